@@ -1,0 +1,81 @@
+"""Back-pain clinic booking and intake service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from booking import config
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Application factory: settings, extensions, blueprints, error pages, commands."""
+    app = Flask(
+        __name__,
+        template_folder=str(config.ROOT / "templates"),
+        static_folder=str(config.ROOT / "static"),
+        instance_path=str(config.ROOT / "instance"),
+    )
+    app.config.from_mapping(config.from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    register_extensions(app)
+    register_transaction_boundary(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_filters(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    import booking.models  # noqa: F401  (every model registered before migrations look)
+    from booking.accounts.datastore import user_datastore
+    from booking.extensions import csrf, db, limiter, mail, migrate, security
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
+    mail.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    security.init_app(app, user_datastore)
+
+
+def register_transaction_boundary(app: Flask) -> None:
+    """One transaction per request: services flush, the request commits or rolls back."""
+    from booking.extensions import db
+
+    @app.after_request
+    def finish_transaction(response):
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+
+def register_blueprints(app: Flask) -> None:
+    from booking.web.public import bp as public_bp
+    from booking.web.staff import bp as staff_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(staff_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from booking.web.errors import register
+
+    register(app)
+
+
+def register_template_filters(app: Flask) -> None:
+    from booking.web.filters import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from booking.cli import register
+
+    register(app)

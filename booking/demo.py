@@ -1,0 +1,181 @@
+"""A believable demo clinic for `make run` and for trying the site."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta
+
+from booking.accounts.models import RoleName
+from booking.accounts.service import create_staff_user
+from booking.clinic.service import get_clinic
+from booking.db import now_utc
+from booking.extensions import db
+from booking.patients.models import Patient
+from booking.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Practitioner,
+    Service,
+    VisitKind,
+    WorkingHours,
+)
+
+DEMO_PASSWORD = "demo-clinic-2026"
+
+SERVICES = [
+    dict(
+        slug="first-visit",
+        name="First visit: assessment and dry needling",
+        minutes=60,
+        buffer_after_minutes=10,
+        kind=VisitKind.FIRST_VISIT,
+        description="A full assessment of your back pain and your first treatment.",
+    ),
+    dict(
+        slug="follow-up",
+        name="Follow-up dry needling",
+        minutes=30,
+        buffer_after_minutes=5,
+        kind=VisitKind.FOLLOW_UP,
+        description="A treatment session for returning patients.",
+    ),
+    dict(
+        slug="acupuncture",
+        name="Acupuncture",
+        minutes=45,
+        buffer_after_minutes=10,
+        kind=VisitKind.FOLLOW_UP,
+        description="Acupuncture for returning patients.",
+    ),
+]
+
+# (name, slug, title, services, {weekday: [(start, end), ...]})
+PRACTITIONERS = [
+    (
+        "Maya Chen",
+        "maya-chen",
+        "Physiotherapist",
+        ["first-visit", "follow-up"],
+        {d: [("08:00", "12:00"), ("13:00", "17:00")] for d in range(5)},
+    ),
+    (
+        "Sam Okafor",
+        "sam-okafor",
+        "Doctor of Physical Therapy",
+        ["first-visit", "follow-up"],
+        {0: [("10:00", "18:30")], 2: [("10:00", "18:30")], 3: [("10:00", "18:30")],
+         5: [("09:00", "13:00")]},
+    ),
+    (
+        "Lena Fischer",
+        "lena-fischer",
+        "Acupuncturist and physiotherapist",
+        ["first-visit", "follow-up", "acupuncture"],
+        {1: [("08:30", "16:00")], 3: [("08:30", "16:00")], 4: [("12:00", "19:00")]},
+    ),
+]
+
+PATIENTS = [
+    ("Ana", "Silva", date(1971, 4, 2)),
+    ("Ben", "Walker", date(1985, 9, 14)),
+    ("Chloe", "Martin", date(1990, 1, 30)),
+    ("David", "Nguyen", date(1962, 7, 8)),
+    ("Eva", "Kowalski", date(1978, 11, 21)),
+    ("Farid", "Haddad", date(1969, 3, 17)),
+    ("Grace", "Obi", date(1995, 6, 5)),
+    ("Hugo", "Lambert", date(1958, 12, 1)),
+]
+
+
+def _time(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def seed_demo_clinic(today: date | None = None) -> str:
+    """Add the demo practitioners, services, hours, staff and a week of visits. Flushes only."""
+    clinic = get_clinic()
+    services = {spec["slug"]: Service(**spec) for spec in SERVICES}
+    db.session.add_all(services.values())
+    practitioners = []
+    for name, slug, title, offered, week in PRACTITIONERS:
+        practitioner = Practitioner(name=name, slug=slug, title=title)
+        practitioner.services = [services[s] for s in offered]
+        practitioner.hours = [
+            WorkingHours(weekday=day, starts=_time(start), ends=_time(end))
+            for day, intervals in week.items()
+            for start, end in intervals
+        ]
+        practitioners.append(practitioner)
+    db.session.add_all(practitioners)
+    patients = [
+        Patient(
+            first_name=first,
+            last_name=last,
+            date_of_birth=born,
+            email=f"{first.lower()}.{last.lower()}@example.com",
+            phone=f"(555) 01{i}-44{i}{i}",
+        )
+        for i, (first, last, born) in enumerate(PATIENTS)
+    ]
+    db.session.add_all(patients)
+    db.session.flush()
+    visits = _seed_week_of_visits(clinic.zone, practitioners, services, patients, today)
+    _seed_staff(practitioners)
+    db.session.flush()
+    return (
+        f"Seeded {clinic.name}: {len(practitioners)} practitioners, {len(services)} services, "
+        f"{len(patients)} patients, {visits} visits. Staff password: {DEMO_PASSWORD}"
+    )
+
+
+def _seed_week_of_visits(zone, practitioners, services, patients, today) -> int:
+    rng = random.Random(2026)
+    today = today or now_utc().astimezone(zone).date()
+    count = 0
+    for offset in range(1, 8):
+        day = today + timedelta(days=offset)
+        for practitioner in practitioners:
+            for hours in [h for h in practitioner.hours if h.weekday == day.weekday()]:
+                start = datetime.combine(day, hours.starts, zone)
+                end = datetime.combine(day, hours.ends, zone)
+                while start < end:
+                    service = services[rng.choice(["first-visit", "follow-up", "follow-up"])]
+                    visit_end = start + timedelta(minutes=service.minutes)
+                    if service in practitioner.services and visit_end <= end and rng.random() < 0.3:
+                        db.session.add(
+                            _visit(practitioner, service, rng.choice(patients), start, visit_end)
+                        )
+                        count += 1
+                        start = visit_end + timedelta(minutes=service.buffer_after_minutes)
+                    start += timedelta(minutes=30)
+    return count
+
+
+def _visit(practitioner, service, patient, start, end) -> Appointment:
+    return Appointment(
+        practitioner=practitioner,
+        service=service,
+        patient=patient,
+        starts_at=start,
+        ends_at=end,
+        occupied_from=start - timedelta(minutes=service.buffer_before_minutes),
+        occupied_until=end + timedelta(minutes=service.buffer_after_minutes),
+        status=AppointmentStatus.CONFIRMED,
+        source="desk",
+    )
+
+
+def _seed_staff(practitioners: list[Practitioner]) -> None:
+    create_staff_user("admin@clinic.example", DEMO_PASSWORD, [RoleName.ADMIN], name="Alex Admin")
+    create_staff_user(
+        "desk@clinic.example", DEMO_PASSWORD, [RoleName.FRONT_DESK], name="Dana Desk"
+    )
+    for practitioner in practitioners:
+        user = create_staff_user(
+            f"{practitioner.slug.split('-')[0]}@clinic.example",
+            DEMO_PASSWORD,
+            [RoleName.PRACTITIONER],
+            name=practitioner.name,
+        )
+        practitioner.user_id = user.id

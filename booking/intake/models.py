@@ -1,0 +1,46 @@
+"""Stored intakes: the answers as given and the screening result they produced."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.db import UTCDateTime, now_utc
+from booking.extensions import db
+from booking.patients.models import Patient
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+TIERS = ("emergency", "medical_review", "precaution", "clear")
+
+
+class Intake(db.Model):
+    """One answer set. Never changed once stored: a new answer set is a new intake."""
+
+    __tablename__ = "intake"
+    __table_args__ = (
+        CheckConstraint(f"tier IN ({', '.join(repr(t) for t in TIERS)})", name="tier_known"),
+        CheckConstraint("kind IN ('first_visit', 'check_in')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="RESTRICT"))
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    questionnaire_version: Mapped[str] = mapped_column(String(40))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    ruleset_version: Mapped[str] = mapped_column(String(40))
+    tier: Mapped[str] = mapped_column(String(20), index=True)
+    screening: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    no_needling: Mapped[bool] = mapped_column(default=False)
+    consent_version: Mapped[str | None] = mapped_column(String(40))
+    consent_name: Mapped[str | None] = mapped_column(String(200))
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+    patient: Mapped[Patient] = relationship()

@@ -1,0 +1,43 @@
+"""Every model, imported in one place so that migrations and the shell see the whole schema."""
+
+from booking.accounts.models import Role, RoleName, User, roles_users
+from booking.audit.models import AuditEvent
+from booking.clinic.models import Clinic
+from booking.intake.models import Intake
+from booking.notify.models import OutboxMessage, OutboxStatus
+from booking.patients.models import Patient
+from booking.scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    ClinicClosure,
+    Practitioner,
+    Service,
+    TimeOff,
+    VisitKind,
+    WorkingHours,
+    practitioner_services,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "Appointment",
+    "AppointmentStatus",
+    "AuditEvent",
+    "Clinic",
+    "ClinicClosure",
+    "Intake",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Patient",
+    "Practitioner",
+    "Role",
+    "RoleName",
+    "Service",
+    "TimeOff",
+    "User",
+    "VisitKind",
+    "WorkingHours",
+    "practitioner_services",
+    "roles_users",
+]

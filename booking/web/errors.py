@@ -1,0 +1,47 @@
+"""Error pages in the site's style (JSON under /api/)."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from booking.extensions import db
+
+MESSAGES = {
+    400: ("The request could not be understood", "Please go back and try again."),
+    403: ("You do not have access to this page", "If you think you should, ask your admin."),
+    404: ("We could not find that page", "The link may be old or mistyped."),
+    405: ("That action is not allowed here", "Please go back and try again."),
+    409: ("That changed while you were looking", "Someone changed it first. Please try again."),
+    422: ("Some details need another look", "Please go back and check the form."),
+    429: ("Too many requests", "Please wait a minute and try again."),
+    500: ("Something went wrong on our side", "Nothing you did caused this. Please try again."),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def render_error(code: int, detail: str | None = None):
+    title, hint = MESSAGES.get(code, MESSAGES[500])
+    if wants_json():
+        return jsonify(error=title.lower(), status=code), code
+    return render_template("errors/error.html", code=code, title=title, hint=detail or hint), code
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(400, "The form expired. Please go back, reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        db.session.rollback()
+        return render_error(error.code or 500)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error: InternalServerError):
+        db.session.rollback()
+        return render_error(500)
