@@ -3,7 +3,7 @@
 from booking.accounts.models import Role, RoleName, User, roles_users
 from booking.audit.models import AuditEvent
 from booking.clinic.models import Clinic
-from booking.intake.models import Intake
+from booking.intake.models import CallBack, ConsentText, Intake
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.patients.models import Patient
 from booking.scheduling.models import (
@@ -24,8 +24,10 @@ __all__ = [
     "Appointment",
     "AppointmentStatus",
     "AuditEvent",
+    "CallBack",
     "Clinic",
     "ClinicClosure",
+    "ConsentText",
     "Intake",
     "OutboxMessage",
     "OutboxStatus",

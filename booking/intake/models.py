@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -44,3 +44,32 @@ class Intake(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
     patient: Mapped[Patient] = relationship()
+
+
+class ConsentText(db.Model):
+    """A version of the consent-to-treatment text; intakes record the version agreed to."""
+
+    __tablename__ = "consent_text"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(40), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+
+class CallBack(db.Model):
+    """An emergency-tier screening: staff call the patient back and note that they did."""
+
+    __tablename__ = "call_back"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="RESTRICT"))
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intake.id", ondelete="RESTRICT"))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc, index=True)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    called_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    patient: Mapped[Patient] = relationship()
+    intake: Mapped[Intake] = relationship()

@@ -190,6 +190,14 @@ class Appointment(db.Model):
         ),
         Index("ix_appointment_practitioner_occupied", "practitioner_id", "occupied_from"),
         Index("ix_appointment_status_hold", "status", "hold_expires_at"),
+        # A patient has at most one live hold.
+        Index(
+            "uq_appointment_one_hold_per_patient",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("status = 'held'"),
+            postgresql_where=text("status = 'held'"),
+        ),
         ExcludeConstraint(
             (Column("practitioner_id"), "="),
             (func.tstzrange(Column("occupied_from"), Column("occupied_until"), "[)"), "&&"),
