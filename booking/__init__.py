@@ -56,10 +56,12 @@ def register_transaction_boundary(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from booking.web.booking import bp as booking_bp
     from booking.web.public import bp as public_bp
     from booking.web.staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(booking_bp)
     app.register_blueprint(staff_bp)
 
 

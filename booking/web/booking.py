@@ -1,0 +1,232 @@
+"""The public booking flow: visit type, practitioner, time, hold, contact details, confirmation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+
+from booking.clinic.service import get_clinic
+from booking.db import now_utc
+from booking.extensions import db
+from booking.patients.service import find_or_create_patient
+from booking.scheduling.availability import Slot
+from booking.scheduling.models import Appointment, AppointmentStatus, Practitioner, Service
+from booking.scheduling.service import (
+    SlotNotOffered,
+    SlotTaken,
+    bookable_practitioners,
+    confirm_hold,
+    find_free_slots,
+    find_live_hold,
+    first_free_day,
+    hold_seconds_left,
+    hold_slot,
+    nearest_free_slots,
+    release_hold,
+    release_other_holds,
+)
+from booking.web.booking_flow import CONFIRMED_KEY, BookingFlow
+from booking.web.forms import ContactForm, HoldForm
+
+bp = Blueprint("booking", __name__, url_prefix="/book")
+WEEK = 7
+
+
+def active_service(slug: str) -> Service:
+    service = db.session.scalar(select(Service).where(Service.slug == slug, Service.active))
+    return service or abort(404)
+
+
+def chosen_practitioner(service: Service, value: str) -> Practitioner | None:
+    """The practitioner asked for by id, or None for "first available"."""
+    if not value.isdigit():
+        return None
+    found = bookable_practitioners(service, int(value))
+    return found[0] if found else abort(404)
+
+
+@bp.get("/")
+def choose_service():
+    services = db.session.scalars(select(Service).where(Service.active).order_by(Service.id))
+    return render_template("booking/choose_service.html", services=list(services))
+
+
+@bp.get("/<slug>")
+def choose_practitioner(slug: str):
+    service = active_service(slug)
+    practitioners = bookable_practitioners(service)
+    return render_template(
+        "booking/choose_practitioner.html", service=service, practitioners=practitioners
+    )
+
+
+@bp.get("/<slug>/times")
+def times(slug: str):
+    service = active_service(slug)
+    practitioner_value = request.args.get("practitioner", "any")
+    practitioner = chosen_practitioner(service, practitioner_value)
+    now = now_utc()
+    week = times_week(service, practitioner, request.args.get("start"), now)
+    return render_template(
+        "booking/times.html",
+        service=service,
+        practitioner=practitioner,
+        practitioner_value=practitioner_value,
+        week=week,
+        form=HoldForm(),
+    )
+
+
+@bp.post("/hold")
+def hold():
+    form = HoldForm()
+    if not form.validate():
+        abort(400)
+    service = form.chosen_service() or abort(404)
+    flow = BookingFlow.load()
+    if flow is None or flow.service_id != service.id:
+        flow = BookingFlow(service_id=service.id)
+    flow.practitioner = form.practitioner.data or "any"
+    now = now_utc()
+    try:
+        new_hold = hold_slot(service, form.start.instant, now, form.practitioner_id())
+    except SlotTaken as taken:
+        return render_taken(service, flow, taken.alternatives, form.start.instant)
+    except SlotNotOffered:
+        return render_taken(
+            service, flow, nearest_free_slots(service, form.start.instant, now), None
+        )
+    give_back_previous_hold(flow)
+    flow.take_hold(new_hold)
+    flow.save()
+    return redirect(url_for(".details"), code=303)
+
+
+def give_back_previous_hold(flow: BookingFlow) -> None:
+    """A patient has at most one live hold: choosing again frees the time chosen before."""
+    previous = flow.hold()
+    if previous is not None:
+        release_hold(previous)
+
+
+@bp.get("/resume/<int:hold_id>/<key>")
+def resume_hold(hold_id: int, key: str):
+    """Continue a hold made elsewhere (a clinic website through the API)."""
+    found = find_live_hold(hold_id, key, now_utc())
+    if found is None:
+        return render_template("booking/hold_ended.html"), 410
+    flow = BookingFlow(service_id=found.service_id, practitioner=str(found.practitioner_id))
+    flow.take_hold(found)
+    flow.save()
+    return redirect(url_for(".details"), code=303)
+
+
+@bp.route("/details", methods=["GET", "POST"])
+def details():
+    flow = BookingFlow.load()
+    if flow is None or flow.hold_id is None:
+        return redirect(url_for(".choose_service"))
+    form = ContactForm(data=flow.details or None)
+    if form.validate_on_submit():
+        flow.details = form.to_session()
+        flow.save()
+        return complete_booking(flow)
+    held = flow.hold()
+    if held is None:
+        return render_taken(flow.service, flow, [], None)
+    seconds_left = hold_seconds_left(held, now_utc())
+    return render_template("booking/details.html", form=form, hold=held, seconds_left=seconds_left)
+
+
+def complete_booking(flow: BookingFlow, status: AppointmentStatus = AppointmentStatus.CONFIRMED):
+    """Book the held time for the patient, or offer the nearest free times if it is gone.
+
+    This is the seam where the intake steps plug in for first visits.
+    """
+    held = flow.hold()
+    if held is None:
+        return render_taken(flow.service, flow, [], None)
+    patient = find_or_create_patient(**flow.contact())
+    release_other_holds(patient.id, keep_id=held.id)
+    held.patient_id = patient.id
+    try:
+        confirm_hold(held, now_utc(), status)
+    except SlotTaken as taken:
+        return render_taken(flow.service, flow, taken.alternatives, held.starts_at)
+    BookingFlow.clear()
+    session[CONFIRMED_KEY] = held.id
+    return redirect(url_for(".confirmed"), code=303)
+
+
+def render_taken(service: Service, flow: BookingFlow, alternatives: list[Slot], wanted):
+    """The time is gone: keep everything typed and offer the nearest free times."""
+    flow.save()
+    if not alternatives and wanted is None:
+        held = flow.hold()
+        wanted = held.starts_at if held else now_utc()
+        alternatives = nearest_free_slots(service, wanted, now_utc(), flow.practitioner_id)
+    return render_template(
+        "booking/taken.html",
+        service=service,
+        flow=flow,
+        wanted=wanted,
+        days=by_local_day(slot_choices(alternatives)),
+        form=HoldForm(),
+    ), 409
+
+
+@bp.get("/confirmed")
+def confirmed():
+    appointment_id = session.get(CONFIRMED_KEY)
+    appointment = db.session.get(Appointment, appointment_id) if appointment_id else None
+    if appointment is None:
+        return redirect(url_for(".choose_service"))
+    return render_template("booking/confirmed.html", appointment=appointment)
+
+
+# --- Preparing the week of times -----------------------------------------------------------
+
+
+def slot_choices(slots: list[Slot]) -> list[datetime]:
+    """One choice per start time: "first available" picks the practitioner when held."""
+    return sorted({slot.start for slot in slots})
+
+
+def by_local_day(starts: list[datetime]) -> list[tuple[date, list[datetime]]]:
+    """Start times grouped by their day in the clinic's zone, in order."""
+    zone = get_clinic().zone
+    days: dict[date, list[datetime]] = {}
+    for start in starts:
+        days.setdefault(start.astimezone(zone).date(), []).append(start)
+    return list(days.items())
+
+
+def times_week(service: Service, practitioner: Practitioner | None, start: str | None, now):
+    """Seven days of free times from the requested day (or the first day with any)."""
+    clinic = get_clinic()
+    today = now.astimezone(clinic.zone).date()
+    last_bookable = (now + clinic.horizon).astimezone(clinic.zone).date()
+    practitioner_id = practitioner.id if practitioner else None
+    first_free = first_free_day(service, now, practitioner_id)
+    first_day = parse_day(start) or first_free or today
+    first_day = min(max(first_day, today), last_bookable)
+    last_day = first_day + timedelta(days=WEEK - 1)
+    slots = find_free_slots(service, first_day, last_day, now, practitioner_id)
+    free = dict(by_local_day(slot_choices(slots)))
+    week = [first_day + timedelta(days=i) for i in range(WEEK)]
+    return {
+        "days": [(day, free.get(day, [])) for day in week],
+        "previous": first_day - timedelta(days=WEEK) if first_day > today else None,
+        "next": last_day + timedelta(days=1) if last_day < last_bookable else None,
+        "next_available": first_free,
+        "showing_next_available": first_free is not None and first_day == first_free,
+    }
+
+
+def parse_day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None

@@ -1,0 +1,100 @@
+"""Public booking forms: validation lives here, next to the fields."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, EmailField, HiddenField, StringField, TelField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
+
+from booking.db import now_utc
+from booking.extensions import db
+from booking.scheduling.models import Service
+
+PHONE_CHARACTERS = re.compile(r"^[0-9 +().-]+$")
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant that names its UTC offset, as aware UTC. Raises ValueError."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("the time must include its UTC offset")
+    return moment.astimezone(UTC)
+
+
+class HoldForm(FlaskForm):
+    """Choosing a time: the slot buttons on the times page post this."""
+
+    service = HiddenField(validators=[DataRequired()])
+    practitioner = HiddenField(default="any")
+    start = HiddenField(validators=[DataRequired()])
+
+    def validate_start(self, field: HiddenField) -> None:
+        try:
+            field.instant = parse_instant(field.data)
+        except ValueError as error:
+            raise ValidationError("That time could not be read. Please choose again.") from error
+
+    def chosen_service(self) -> Service | None:
+        if not self.service.data.isdigit():
+            return None
+        service = db.session.get(Service, int(self.service.data))
+        return service if service is not None and service.active else None
+
+    def practitioner_id(self) -> int | None:
+        return int(self.practitioner.data) if self.practitioner.data.isdigit() else None
+
+
+class ContactForm(FlaskForm):
+    first_name = StringField(
+        "First name",
+        validators=[DataRequired("Enter your first name."), Length(max=100)],
+        render_kw={"autocomplete": "given-name"},
+    )
+    last_name = StringField(
+        "Last name",
+        validators=[DataRequired("Enter your last name."), Length(max=100)],
+        render_kw={"autocomplete": "family-name"},
+    )
+    date_of_birth = DateField(
+        "Date of birth",
+        validators=[InputRequired("Enter your date of birth.")],
+        render_kw={"autocomplete": "bday"},
+    )
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired("Enter your email address."),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            Length(max=254),
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+    phone = TelField(
+        "Phone",
+        validators=[DataRequired("Enter a phone number we can call."), Length(max=40)],
+        render_kw={"autocomplete": "tel"},
+    )
+
+    def validate_date_of_birth(self, field: DateField) -> None:
+        today = now_utc().date()
+        if field.data > today:
+            raise ValidationError("Your date of birth cannot be in the future.")
+        if field.data < date(today.year - 120, 1, 1):
+            raise ValidationError("Check the year of your date of birth.")
+
+    def validate_phone(self, field: TelField) -> None:
+        digits = re.sub(r"\D", "", field.data or "")
+        if not PHONE_CHARACTERS.match(field.data or "") or len(digits) < 7:
+            raise ValidationError("Enter a phone number with at least 7 digits, like 555 010 2030.")
+
+    def to_session(self) -> dict[str, str]:
+        return {
+            "first_name": self.first_name.data.strip(),
+            "last_name": self.last_name.data.strip(),
+            "date_of_birth": self.date_of_birth.data.isoformat(),
+            "email": self.email.data.strip(),
+            "phone": self.phone.data.strip(),
+        }
