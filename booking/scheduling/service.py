@@ -36,6 +36,7 @@ from booking.scheduling.models import (
     WorkingHours,
     practitioner_services,
 )
+from booking.scheduling.signals import booking_made
 
 MAX_BUFFER = timedelta(minutes=120)  # the largest buffer a service may have (a CHECK constraint)
 ALTERNATIVES = 6
@@ -241,12 +242,17 @@ def expire_stale_holds(practitioner_id: int, now: datetime) -> None:
 
 def choose_practitioner(candidates: list[Slot], now: datetime) -> int:
     """Among practitioners free at a time, the one with the fewest visits that day."""
-    if len(candidates) == 1:
-        return candidates[0].practitioner_id
+    return practitioners_by_load(candidates, now)[0]
+
+
+def practitioners_by_load(candidates: list[Slot], now: datetime) -> list[int]:
+    """The practitioners of the candidate slots, fewest visits that day first, then by id."""
+    ids = [slot.practitioner_id for slot in candidates]
+    if len(ids) <= 1:
+        return ids
     zone = get_clinic().zone
     day = candidates[0].start.astimezone(zone).date()
     bounds = local_day_bounds(day, day, zone)
-    ids = [slot.practitioner_id for slot in candidates]
     load = Counter(
         dict(
             db.session.execute(
@@ -261,7 +267,7 @@ def choose_practitioner(candidates: list[Slot], now: datetime) -> int:
             ).all()
         )
     )
-    return min(ids, key=lambda pid: (load[pid], pid))
+    return sorted(ids, key=lambda pid: (load[pid], pid))
 
 
 def offered_slots_at(
@@ -284,11 +290,20 @@ def hold_slot(
     if not _is_offered_time(service, start, now, practitioner_id):
         raise SlotNotOffered("That time is not offered.")
     candidates = offered_slots_at(service, start, now, practitioner_id)
-    if not candidates:
-        raise SlotTaken(nearest_free_slots(service, start, now, practitioner_id))
-    chosen = choose_practitioner(candidates, now)
+    # A race lost for one practitioner may leave another free at that time ("first available").
+    for chosen in practitioners_by_load(candidates, now):
+        hold = _new_hold(service, start, chosen, now, source)
+        if _inserted(hold, now):
+            return hold
+    raise SlotTaken(nearest_free_slots(service, start, now, practitioner_id))
+
+
+def _new_hold(
+    service: Service, start: datetime, practitioner_id: int, now: datetime, source: str
+) -> Appointment:
+    """A hold of `start` with one practitioner, not yet added to the session."""
     hold = Appointment(
-        practitioner_id=chosen,
+        practitioner_id=practitioner_id,
         service_id=service.id,
         status=AppointmentStatus.HELD,
         hold_expires_at=now + get_clinic().hold_length,
@@ -296,7 +311,6 @@ def hold_slot(
         source=source,
     )
     place_visit(hold, service, start)
-    _insert_or_taken(hold, service, now, practitioner_id)
     return hold
 
 
@@ -318,10 +332,8 @@ def _is_offered_time(
     return any(slot.start == start for slot in grid)
 
 
-def _insert_or_taken(
-    appointment: Appointment, service: Service, now: datetime, practitioner_id: int | None
-) -> None:
-    """Insert inside a savepoint; the database's no-overlap rule turns a race into SlotTaken."""
+def _inserted(appointment: Appointment, now: datetime) -> bool:
+    """Insert inside a savepoint; False when the database's no-overlap rule refuses it (a race)."""
     expire_stale_holds(appointment.practitioner_id, now)
     try:
         with db.session.begin_nested():
@@ -329,9 +341,8 @@ def _insert_or_taken(
     except IntegrityError as error:
         if not _is_overlap(error):
             raise
-        raise SlotTaken(
-            nearest_free_slots(service, appointment.starts_at, now, practitioner_id)
-        ) from error
+        return False
+    return True
 
 
 def _is_overlap(error: IntegrityError) -> bool:
@@ -402,4 +413,5 @@ def confirm_hold(
             raise
         db.session.refresh(hold)
         raise SlotTaken(nearest_free_slots(hold.service, hold.starts_at, now)) from error
+    booking_made.send(hold)
     return hold
