@@ -15,6 +15,9 @@ from booking.extensions import db
 def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    from booking.notify.cli import outbox_cli
+
+    app.cli.add_command(outbox_cli)
 
 
 @click.command("seed-demo")
