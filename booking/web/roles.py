@@ -26,6 +26,7 @@ def staff_required(*roles: RoleName) -> Callable:
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.required_roles = frozenset(roles)  # read by the role-matrix test
         return wrapped
 
     return decorator
