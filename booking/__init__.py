@@ -26,20 +26,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_filters(app)
     register_commands(app)
+    register_notifications(app)
     return app
 
 
 def register_extensions(app: Flask) -> None:
     import booking.models  # noqa: F401  (every model registered before migrations look)
-    from booking.accounts.datastore import user_datastore
-    from booking.extensions import csrf, db, limiter, mail, migrate, security
+    from booking.accounts.security import init_security
+    from booking.extensions import csrf, db, limiter, mail, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
     mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    security.init_app(app, user_datastore)
+    init_security(app)  # Flask-Security with the outbox mailer, idle timeout, rate limits
 
 
 def register_transaction_boundary(app: Flask) -> None:
@@ -56,13 +57,29 @@ def register_transaction_boundary(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from booking.extensions import csrf
+    from booking.web.admin import bp as admin_bp
+    from booking.web.api import bp as api_bp
     from booking.web.booking import bp as booking_bp
+    from booking.web.clinician import bp as clinician_bp
+    from booking.web.desk import bp as desk_bp
+    from booking.web.intake import bp as intake_bp
+    from booking.web.manage import bp as manage_bp
     from booking.web.public import bp as public_bp
     from booking.web.staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(booking_bp)
+    app.register_blueprint(manage_bp)
+    app.register_blueprint(intake_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(desk_bp)
+    app.register_blueprint(clinician_bp)
+    app.register_blueprint(api_bp)
+    # The JSON API reads no cookies and signs nobody in, so a forged cross-site request carries
+    # no authority that CSRF tokens would protect; its callers are other sites and apps.
+    csrf.exempt(api_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -81,3 +98,10 @@ def register_commands(app: Flask) -> None:
     from booking.cli import register
 
     register(app)
+
+
+def register_notifications(app: Flask) -> None:
+    """Emails follow bookings: the receivers of the scheduling signals queue them."""
+    from booking.notify.receivers import register_notifications
+
+    register_notifications(app)

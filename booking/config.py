@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,10 +62,13 @@ def from_environment() -> dict:
             "MAIL_DEFAULT_SENDER", "Riverside Back Pain Clinic <hello@riverside-clinic.example>"
         ),
         "MAIL_SUPPRESS_SEND": _bool("MAIL_SUPPRESS_SEND", not production),
+        # The outbox worker gives a message up (status dead) after this many failed attempts.
+        "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
         # Rate limits: memory on one machine, Redis when scaled out.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
+        "API_HOLD_RATE_LIMIT": os.environ.get("API_HOLD_RATE_LIMIT", "20 per minute"),
         # Forms
         "WTF_CSRF_TIME_LIMIT": None,
         # Session cookies
@@ -85,4 +89,33 @@ def from_environment() -> dict:
         "SECURITY_USERNAME_ENABLE": False,
         "SECURITY_PASSWORD_LENGTH_MIN": 10,
         "SECURITY_PASSWORD_CHECK_BREACHED": False,
+        # No remember-me cookie: a staff session lives in the session cookie only, and ends
+        # after STAFF_IDLE_MINUTES without a request (booking.accounts.security).
+        "SECURITY_DEFAULT_REMEMBER_ME": False,
+        "STAFF_IDLE_MINUTES": int(os.environ.get("STAFF_IDLE_MINUTES", "30")),
+        # Per IP and per email address, on sign-in, two-factor codes and reset requests.
+        "STAFF_LOGIN_RATE_LIMIT": os.environ.get("STAFF_LOGIN_RATE_LIMIT", "5 per minute"),
+        "SECURITY_LOGOUT_METHODS": ["POST"],
+        "SECURITY_MSG_UNAUTHENTICATED": ("Please sign in to see staff pages.", "info"),
+        # Say the same thing whether or not an address has an account.
+        "SECURITY_RETURN_GENERIC_RESPONSES": True,
+        # Check an address's form only: no DNS look-ups while someone waits for a page.
+        "SECURITY_EMAIL_VALIDATOR_ARGS": {"check_deliverability": False},
+        # Password reset by email (through the outbox) and changing one's own password.
+        "SECURITY_RECOVERABLE": True,
+        "SECURITY_CHANGEABLE": True,
+        "SECURITY_RESET_PASSWORD_WITHIN": timedelta(days=1),
+        "SECURITY_POST_CHANGE_VIEW": "/staff/",
+        # Changing two-factor needs a password entered in the last 30 minutes (a password
+        # change asks for the current one anyway).
+        "SECURITY_FRESHNESS": timedelta(minutes=30),
+        "SECURITY_FRESHNESS_GRACE_PERIOD": timedelta(minutes=5),
+        # Two-factor sign-in with an authenticator app (TOTP), optional per staff member.
+        "SECURITY_TWO_FACTOR": True,
+        "SECURITY_TWO_FACTOR_ENABLED_METHODS": ["authenticator"],
+        "SECURITY_TWO_FACTOR_REQUIRED": False,
+        "SECURITY_TWO_FACTOR_ALWAYS_VALIDATE": True,
+        "SECURITY_TWO_FACTOR_POST_SETUP_VIEW": "/staff/",
+        # Encrypts the stored TOTP secrets; changing it invalidates every authenticator set up.
+        "SECURITY_TOTP_SECRETS": {"1": os.environ.get("SECURITY_TOTP_SECRET", secret)},
     }

@@ -43,3 +43,13 @@ __all__ = [
     "practitioner_services",
     "roles_users",
 ]
+
+# Practitioners' records (booking/clinical).
+from booking.clinical.models import (  # noqa: E402
+    FeedToken,
+    NeedlingClearance,
+    ReviewDecision,
+    VisitOutcome,
+)
+
+__all__ += ["FeedToken", "NeedlingClearance", "ReviewDecision", "VisitOutcome"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from booking.clinic.models import Clinic
 from booking.extensions import db
@@ -21,6 +22,10 @@ def get_clinic() -> Clinic:
             email=config["CLINIC_EMAIL"],
             timezone=config["CLINIC_TIMEZONE"],
         )
-        db.session.add(clinic)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(clinic)
+        except IntegrityError:
+            # Two first-ever requests raced to create the row: use the one that won.
+            clinic = db.session.get(Clinic, 1, populate_existing=True)
     return clinic

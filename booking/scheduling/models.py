@@ -240,3 +240,65 @@ class Appointment(db.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
+
+
+class WaitlistStatus(enum.StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    BOOKED = "booked"
+    WITHDRAWN = "withdrawn"
+
+
+# Statuses of an entry that still wants to hear about freed times.
+OPEN_WAITLIST_STATUSES = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
+ALL_WEEKDAYS = 0b1111111
+
+
+class WaitlistEntry(db.Model):
+    """A patient who asked for an earlier time: freed times that suit are offered by email.
+
+    `weekdays` is a bit set (bit 0 = Monday); the window is local wall-clock time in the clinic
+    zone, and a visit suits when it lies wholly inside it. When `appointment_id` names the visit
+    the patient already has, only times before it are offered.
+    """
+
+    __tablename__ = "waitlist_entry"
+    __table_args__ = (
+        CheckConstraint(f"weekdays BETWEEN 1 AND {ALL_WEEKDAYS}", name="weekdays_range"),
+        CheckConstraint("latest_end > earliest_start", name="window_order"),
+        Index("ix_waitlist_entry_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patient.id", ondelete="CASCADE"), index=True
+    )
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
+    # None: any practitioner who offers the service.
+    practitioner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practitioner.id", ondelete="CASCADE")
+    )
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment.id", ondelete="SET NULL")
+    )
+    weekdays: Mapped[int] = mapped_column(default=ALL_WEEKDAYS)
+    earliest_start: Mapped[time]
+    latest_end: Mapped[time]
+    status: Mapped[WaitlistStatus] = mapped_column(
+        enum_column(WaitlistStatus, "waitlist_status"), default=WaitlistStatus.WAITING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    patient: Mapped[Patient] = relationship()
+    service: Mapped[Service] = relationship()
+    practitioner: Mapped[Practitioner | None] = relationship()
+    appointment: Mapped[Appointment | None] = relationship()
+
+    @property
+    def weekday_numbers(self) -> list[int]:
+        return [day for day in range(7) if self.weekdays & (1 << day)]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_WAITLIST_STATUSES

@@ -38,13 +38,14 @@ class HoldForm(FlaskForm):
             raise ValidationError("That time could not be read. Please choose again.") from error
 
     def chosen_service(self) -> Service | None:
-        if not self.service.data.isdigit():
+        if not (self.service.data.isascii() and self.service.data.isdigit()):
             return None
         service = db.session.get(Service, int(self.service.data))
         return service if service is not None and service.active else None
 
     def practitioner_id(self) -> int | None:
-        return int(self.practitioner.data) if self.practitioner.data.isdigit() else None
+        value = self.practitioner.data or ""
+        return int(value) if value.isascii() and value.isdigit() else None
 
 
 class ContactForm(FlaskForm):

@@ -1,0 +1,269 @@
+"""JSON API v1: services, practitioners, free times and holds, for clinic websites and apps."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
+from werkzeug.routing import BuildError
+from wtforms import DateField, Form, IntegerField, StringField
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+
+from booking.clinic.service import get_clinic
+from booking.db import now_utc
+from booking.extensions import db, limiter
+from booking.scheduling.availability import Slot
+from booking.scheduling.models import Appointment, Practitioner, Service
+from booking.scheduling.service import (
+    SlotNotOffered,
+    SlotTaken,
+    bookable_practitioner_ids,
+    find_free_slots,
+    hold_slot,
+)
+from booking.web.forms import parse_instant
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+DEFAULT_DAYS = 7
+MAX_DAYS = 31
+MAX_ID = 2**31 - 1  # an INTEGER column: larger numbers would make SQLite raise, not miss
+HOLD_RATE_LIMIT = "20 per minute"
+NOT_OFFERED = "That time is not offered. Choose one of the times from /api/v1/availability."
+
+
+# --- Input ----------------------------------------------------------------------------------
+
+
+def as_id(value: str) -> int | None:
+    """The text as a row id, or None: not ASCII digits, or beyond what an id column holds."""
+    if not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
+
+
+def active_service(value: str) -> Service | None:
+    """An active service by id or slug."""
+    service_id = as_id(value)
+    match = Service.id == service_id if service_id is not None else Service.slug == value
+    return db.session.scalar(select(Service).where(match, Service.active.is_(True)))
+
+
+def practitioner_for(value: str, service: Service | None) -> int | None:
+    """The practitioner id asked for, None for "any"; raises ValidationError otherwise."""
+    if value in ("", "any"):
+        return None
+    practitioner_id = as_id(value)
+    if practitioner_id is None:
+        raise ValidationError("Unknown practitioner.")
+    if service is not None and bookable_practitioner_ids(service, practitioner_id):
+        return practitioner_id  # the usual case, in one query
+    practitioner = db.session.get(Practitioner, practitioner_id)
+    if practitioner is None or not practitioner.active:
+        raise ValidationError("Unknown practitioner.")
+    if service is not None:
+        raise ValidationError("That practitioner does not offer this service.")
+    return practitioner.id
+
+
+class ApiForm(Form):
+    """A form over a MultiDict (query string or JSON body); no CSRF: the API uses no cookies."""
+
+    service = StringField(validators=[InputRequired("Choose a service (its id or slug).")])
+
+    def validate_service(self, field: StringField) -> None:
+        self.chosen_service = active_service(field.data.strip())
+        if self.chosen_service is None:
+            raise ValidationError("Unknown service.")
+
+    def field_errors(self) -> dict[str, str]:
+        """The first error of each field, by the field's name in the request."""
+        return {field.name: field.errors[0] for field in self if field.errors}
+
+
+class AvailabilityForm(ApiForm):
+    """The query string of GET /availability."""
+
+    practitioner = StringField(default="any")
+    first_day = DateField(name="from", format="%Y-%m-%d", validators=[Optional()])
+    days = IntegerField(
+        default=DEFAULT_DAYS,
+        validators=[Optional(), NumberRange(1, MAX_DAYS, f"Ask for 1 to {MAX_DAYS} days.")],
+    )
+
+    def __init__(self, formdata: MultiDict, today: date) -> None:
+        self.chosen_service: Service | None = None
+        self.today = today
+        super().__init__(formdata)
+
+    def validate_practitioner(self, field: StringField) -> None:
+        self.chosen_practitioner_id = practitioner_for(field.data.strip(), self.chosen_service)
+
+    def validate_first_day(self, field: DateField) -> None:
+        if field.data is not None and field.data < self.today:
+            raise ValidationError("That day has passed.")
+
+
+class HoldForm(ApiForm):
+    """The JSON body of POST /holds."""
+
+    practitioner_id = StringField(default="any")
+    start = StringField(validators=[InputRequired("Give the start time.")])
+
+    def __init__(self, formdata: MultiDict, now: datetime) -> None:
+        self.chosen_service: Service | None = None
+        self.now = now
+        super().__init__(formdata)
+
+    def validate_practitioner_id(self, field: StringField) -> None:
+        self.chosen_practitioner_id = practitioner_for(field.data.strip(), self.chosen_service)
+
+    def validate_start(self, field: StringField) -> None:
+        try:
+            self.start_at = parse_instant(field.data)
+        except ValueError as error:
+            raise ValidationError(
+                "Give the time in ISO 8601 with its UTC offset, like 2026-11-23T09:00:00-05:00."
+            ) from error
+        if self.start_at <= self.now:
+            raise ValidationError("That time has passed.")
+
+
+def json_formdata() -> MultiDict | None:
+    """The request's JSON object as form data (null as empty), or None if it is not one."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return None
+    return MultiDict({key: "" if value is None else str(value) for key, value in body.items()})
+
+
+def hold_rate_limit() -> str:
+    """Holds per client, from the config so that tests and deployments can tune it."""
+    return current_app.config.get("API_HOLD_RATE_LIMIT", HOLD_RATE_LIMIT)
+
+
+# --- Output ---------------------------------------------------------------------------------
+
+
+def local_iso(moment: datetime, zone: ZoneInfo) -> str:
+    """An instant as ISO 8601 in the clinic zone, with its UTC offset."""
+    return moment.astimezone(zone).isoformat()
+
+
+def service_json(service: Service) -> dict[str, Any]:
+    fields = ("id", "slug", "name", "description", "minutes")
+    return {**{name: getattr(service, name) for name in fields}, "kind": service.kind.value}
+
+
+def practitioner_json(practitioner: Practitioner) -> dict[str, Any]:
+    offered = sorted(s.id for s in practitioner.services if s.active)
+    fields = ("id", "slug", "name", "title")
+    return {**{name: getattr(practitioner, name) for name in fields}, "service_ids": offered}
+
+
+def slots_json(slots: list[Slot], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Slots as JSON; practitioners share most times, so each instant is formatted once."""
+    formatted: dict[datetime, str] = {}
+
+    def iso(moment: datetime) -> str:
+        if moment not in formatted:
+            formatted[moment] = local_iso(moment, zone)
+        return formatted[moment]
+
+    return [
+        {"start": iso(slot.start), "end": iso(slot.end), "practitioner_id": slot.practitioner_id}
+        for slot in slots
+    ]
+
+
+def continue_url(hold: Appointment) -> str:
+    """The booking flow's page where the patient finishes this hold in the browser."""
+    try:
+        return url_for("booking.resume_hold", hold_id=hold.id, key=hold.hold_key, _external=True)
+    except BuildError:
+        # An app built without the booking flow still hands out the same address.
+        return f"{request.host_url}book/resume/{hold.id}/{hold.hold_key}"
+
+
+def hold_json(hold: Appointment, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "hold_id": hold.id,
+        "expires_at": hold.hold_expires_at.astimezone(UTC).isoformat(timespec="seconds"),
+        "start": local_iso(hold.starts_at, zone),
+        "end": local_iso(hold.ends_at, zone),
+        "practitioner_id": hold.practitioner_id,
+        "continue_url": continue_url(hold),
+    }
+
+
+def invalid(fields: dict[str, str]):
+    return jsonify(error="invalid", fields=fields), 422
+
+
+def slot_taken(alternatives: list[Slot], zone: ZoneInfo):
+    return jsonify(error="slot_taken", alternatives=slots_json(alternatives, zone)), 409
+
+
+# --- Views ----------------------------------------------------------------------------------
+
+
+@bp.get("/services")
+def services():
+    query = select(Service).where(Service.active.is_(True)).order_by(Service.id)
+    return jsonify(services=[service_json(s) for s in db.session.scalars(query)])
+
+
+@bp.get("/practitioners")
+def practitioners():
+    query = (
+        select(Practitioner)
+        .where(Practitioner.active.is_(True))
+        .options(selectinload(Practitioner.services))
+        .order_by(Practitioner.id)
+    )
+    return jsonify(practitioners=[practitioner_json(p) for p in db.session.scalars(query)])
+
+
+@bp.get("/availability")
+def availability():
+    clinic, now = get_clinic(), now_utc()
+    form = AvailabilityForm(request.args, today=now.astimezone(clinic.zone).date())
+    if not form.validate():
+        return invalid(form.field_errors())
+    first_day = form.first_day.data or form.today
+    days = form.days.data or DEFAULT_DAYS
+    last_day = first_day + timedelta(days=days - 1)
+    service, practitioner_id = form.chosen_service, form.chosen_practitioner_id
+    slots = find_free_slots(service, first_day, last_day, now, practitioner_id)
+    return jsonify({
+        "timezone": clinic.timezone,
+        "service": service_json(service),
+        "from": first_day.isoformat(),
+        "days": days,
+        "slots": slots_json(slots, clinic.zone),
+    })
+
+
+@bp.post("/holds")
+@limiter.limit(hold_rate_limit)
+def create_hold():
+    clinic, now = get_clinic(), now_utc()
+    formdata = json_formdata()
+    if formdata is None:
+        return invalid({"body": "Send a JSON object (Content-Type: application/json)."})
+    form = HoldForm(formdata, now=now)
+    if not form.validate():
+        return invalid(form.field_errors())
+    try:
+        hold = hold_slot(form.chosen_service, form.start_at, now, form.chosen_practitioner_id)
+    except SlotNotOffered:
+        return invalid({"start": NOT_OFFERED})
+    except SlotTaken as taken:
+        return slot_taken(taken.alternatives, clinic.zone)
+    return jsonify(hold_json(hold, clinic.zone)), 201
