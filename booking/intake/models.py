@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -44,6 +44,27 @@ class Intake(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
     patient: Mapped[Patient] = relationship()
+
+
+class IntakeImmutableError(Exception):
+    """A stored intake was about to be changed: store a new intake instead."""
+
+
+@event.listens_for(Intake, "before_update")
+def _refuse_intake_update(_mapper, _connection, intake: Intake) -> None:
+    """The ORM side of the rule the database also enforces (migration 0003).
+
+    The one change allowed is the one the database makes itself: `appointment_id` set to NULL
+    when the appointment is deleted (ON DELETE SET NULL).
+    """
+    state = inspect(intake)
+    for attribute in state.mapper.column_attrs:
+        history = state.attrs[attribute.key].history
+        if not history.has_changes():
+            continue
+        if attribute.key == "appointment_id" and history.added == [None]:
+            continue
+        raise IntakeImmutableError(f"intake {intake.id} is stored and cannot change")
 
 
 class ConsentText(db.Model):

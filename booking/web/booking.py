@@ -1,4 +1,8 @@
-"""The public booking flow: visit type, practitioner, time, hold, contact details, confirmation."""
+"""The public booking flow: visit type, practitioner, time, hold, contact details, confirmation.
+
+The intake questionnaire (booking/web/intake.py) runs between the contact details and the
+booking; `complete_booking` and `stop_for_emergency` are where it ends.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from sqlalchemy import select
 from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
+from booking.intake.service import IntakeSubmission, record_intake
+from booking.patients.models import Patient
 from booking.patients.service import find_or_create_patient
 from booking.scheduling.availability import Slot
 from booking.scheduling.models import Appointment, AppointmentStatus, Practitioner, Service
@@ -27,11 +33,13 @@ from booking.scheduling.service import (
     release_hold,
     release_other_holds,
 )
-from booking.web.booking_flow import CONFIRMED_KEY, BookingFlow
+from booking.web.booking_flow import CONFIRMED_KEY, EMERGENCY_KEY, BookingFlow
 from booking.web.forms import ContactForm, HoldForm
+from booking.web.intake_flow import IntakeDraft, resume_url
 
 bp = Blueprint("booking", __name__, url_prefix="/book")
 WEEK = 7
+BOOKED_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.AWAITING_REVIEW)
 
 
 def active_service(slug: str) -> Service:
@@ -101,7 +109,8 @@ def hold():
     give_back_previous_hold(flow)
     flow.take_hold(new_hold)
     flow.save()
-    return redirect(url_for(".details"), code=303)
+    # Details and answers already given are kept: continue where the patient left off.
+    return redirect(resume_url(flow), code=303)
 
 
 def give_back_previous_hold(flow: BookingFlow) -> None:
@@ -128,11 +137,12 @@ def details():
     flow = BookingFlow.load()
     if flow is None or flow.hold_id is None:
         return redirect(url_for(".choose_service"))
-    form = ContactForm(data=flow.details or None)
+    form = ContactForm(data=flow.contact() if flow.details else None)
     if form.validate_on_submit():
         flow.details = form.to_session()
         flow.save()
-        return complete_booking(flow)
+        first_step = IntakeDraft(flow).steps[0]
+        return redirect(url_for("intake.step", step_id=first_step.id), code=303)
     held = flow.hold()
     if held is None:
         return render_taken(flow.service, flow, [], None)
@@ -140,14 +150,19 @@ def details():
     return render_template("booking/details.html", form=form, hold=held, seconds_left=seconds_left)
 
 
-def complete_booking(flow: BookingFlow, status: AppointmentStatus = AppointmentStatus.CONFIRMED):
+def complete_booking(
+    flow: BookingFlow,
+    status: AppointmentStatus = AppointmentStatus.CONFIRMED,
+    submission: IntakeSubmission | None = None,
+):
     """Book the held time for the patient, or offer the nearest free times if it is gone.
 
-    This is the seam where the intake steps plug in for first visits.
+    The intake, when given, is stored with the booking in the same transaction: a time that
+    was taken meanwhile stores nothing, and the answers stay in the flow for the new time.
     """
     held = flow.hold()
     if held is None:
-        return render_taken(flow.service, flow, [], None)
+        return already_booked(flow) or render_taken(flow.service, flow, [], None)
     patient = find_or_create_patient(**flow.contact())
     release_other_holds(patient.id, keep_id=held.id)
     held.patient_id = patient.id
@@ -155,9 +170,44 @@ def complete_booking(flow: BookingFlow, status: AppointmentStatus = AppointmentS
         confirm_hold(held, now_utc(), status)
     except SlotTaken as taken:
         return render_taken(flow.service, flow, taken.alternatives, held.starts_at)
+    if submission is not None:
+        record_intake(submission, patient, held)
+    return show_booked(held)
+
+
+def stop_for_emergency(flow: BookingFlow, submission: IntakeSubmission):
+    """Emergency tier: no booking. The hold is given back at once and staff get a call-back."""
+    held = flow.hold()
+    if held is not None:
+        release_hold(held)
+    patient = find_or_create_patient(**flow.contact())
+    intake = record_intake(submission, patient, held)
     BookingFlow.clear()
-    session[CONFIRMED_KEY] = held.id
-    return redirect(url_for(".confirmed"), code=303)
+    session[EMERGENCY_KEY] = intake.id
+    return redirect(url_for("intake.outcome"), code=303)
+
+
+def show_booked(appointment: Appointment):
+    BookingFlow.clear()
+    session[CONFIRMED_KEY] = appointment.id
+    return redirect(url_for("booking.confirmed"), code=303)
+
+
+def already_booked(flow: BookingFlow):
+    """A repeated "book" (a double click sends the old session twice) shows the booking made."""
+    if flow.hold_id is None or not flow.details:
+        return None
+    appointment = db.session.get(Appointment, flow.hold_id)
+    if appointment is None or appointment.status not in BOOKED_STATUSES:
+        return None
+    contact = flow.contact()
+    patient = db.session.get(Patient, appointment.patient_id) if appointment.patient_id else None
+    if patient is None or (patient.email, patient.date_of_birth) != (
+        contact["email"].strip().lower(),
+        contact["date_of_birth"],
+    ):
+        return None
+    return show_booked(appointment)
 
 
 def render_taken(service: Service, flow: BookingFlow, alternatives: list[Slot], wanted):
@@ -183,7 +233,11 @@ def confirmed():
     appointment = db.session.get(Appointment, appointment_id) if appointment_id else None
     if appointment is None:
         return redirect(url_for(".choose_service"))
-    return render_template("booking/confirmed.html", appointment=appointment)
+    return render_template(
+        "booking/confirmed.html",
+        appointment=appointment,
+        awaiting_review=appointment.status == AppointmentStatus.AWAITING_REVIEW,
+    )
 
 
 # --- Preparing the week of times -----------------------------------------------------------

@@ -14,6 +14,7 @@ from booking.scheduling.service import find_own_hold
 
 FLOW_KEY = "booking_flow"
 CONFIRMED_KEY = "confirmed_appointment"
+EMERGENCY_KEY = "emergency_intake"  # the intake whose emergency advice the patient is shown
 
 
 @dataclass

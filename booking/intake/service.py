@@ -1,0 +1,225 @@
+"""Storing intakes, the consent text, and what a screening means for the booking.
+
+Services flush; the request boundary commits. Nothing here logs answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from booking.extensions import db
+from booking.intake.models import CallBack, ConsentText, Intake
+from booking.intake.questionnaire import (
+    CHECK_IN_STEPS,
+    FIRST_VISIT_STEPS,
+    QUESTIONNAIRE_VERSION,
+    Question,
+    Step,
+    clean_answers,
+    question_by_id,
+)
+from booking.intake.screening import Level, Screening, Tier, screen
+from booking.intake.signals import call_back_raised
+from booking.patients.models import Patient
+from booking.scheduling.models import Appointment, AppointmentStatus, VisitKind
+
+FIRST_VISIT = "first_visit"
+CHECK_IN = "check_in"
+
+FIRST_CONSENT_VERSION = "2026-11"
+FIRST_CONSENT_TEXT = """\
+Dry needling means placing very thin, solid needles (there is no medicine in them) into tight \
+or tender muscles to ease pain and stiffness. Your practitioner explains what they plan to do \
+and asks you before each treatment.
+
+Soreness afterwards is common. It feels like after a workout and usually lasts 24 to 72 hours. \
+A small bruise or a little bleeding where a needle went in can happen.
+
+Serious problems are rare. They include fainting, an infection where a needle went in, a \
+needle breaking, and, very rarely, a needle going too deep, for example into a lung when the \
+upper back is treated.
+
+You can ask questions at any time. You can stop or say no to any treatment at any time, even \
+during a session. Care without needles is always available.
+
+By agreeing, you confirm that you have answered the health questions truthfully and as fully \
+as you can, and that you will tell your practitioner if anything changes."""
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Consent to treatment as given: the text's version, the typed name and when."""
+
+    version: str
+    name: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class IntakeSubmission:
+    """A finished, validated answer set with its screening, ready to be stored."""
+
+    kind: str
+    answers: dict[str, Any]
+    screening: Screening
+    consent: Consent | None = None
+
+    @property
+    def is_emergency(self) -> bool:
+        return self.screening.tier is Tier.EMERGENCY
+
+    @property
+    def booking_status(self) -> AppointmentStatus:
+        """Medical review keeps the time as "awaiting review"; precaution and clear confirm."""
+        if self.screening.tier is Tier.MEDICAL_REVIEW:
+            return AppointmentStatus.AWAITING_REVIEW
+        return AppointmentStatus.CONFIRMED
+
+
+@dataclass(frozen=True)
+class AnsweredQuestion:
+    """A question and the patient's answer, both in the words the patient saw."""
+
+    text: str
+    answer: str
+
+
+# --- The questionnaire for a booking ---------------------------------------------------------
+
+
+def intake_kind(visit_kind: VisitKind) -> str:
+    """First visits get the full intake; follow-ups the short check-in."""
+    return CHECK_IN if visit_kind == VisitKind.FOLLOW_UP else FIRST_VISIT
+
+
+def steps_for(kind: str) -> tuple[Step, ...]:
+    return CHECK_IN_STEPS if kind == CHECK_IN else FIRST_VISIT_STEPS
+
+
+def needs_consent(kind: str) -> bool:
+    """Consent to treatment is given with the first-visit intake."""
+    return kind == FIRST_VISIT
+
+
+def submission_from(
+    kind: str,
+    raw: Mapping[str, Any],
+    date_of_birth: date,
+    today: date,
+    consent: Consent | None = None,
+) -> tuple[IntakeSubmission | None, dict[str, str]]:
+    """Clean every step's raw answers and screen them; (None, errors) if any answer is wrong.
+
+    The date of birth comes from the contact details: screening needs the age.
+    """
+    answers, errors = clean_answers(steps_for(kind), raw)
+    if errors:
+        return None, errors
+    answers["date_of_birth"] = date_of_birth.isoformat()
+    return IntakeSubmission(kind, answers, screen(answers, today), consent), {}
+
+
+# --- Storing -------------------------------------------------------------------------------
+
+
+def record_intake(
+    submission: IntakeSubmission, patient: Patient, appointment: Appointment | None
+) -> Intake:
+    """Store the answers and their screening; an emergency also raises a call-back for staff."""
+    screening = submission.screening
+    consent = submission.consent
+    intake = Intake(
+        patient_id=patient.id,
+        appointment_id=appointment.id if appointment is not None else None,
+        kind=submission.kind,
+        questionnaire_version=QUESTIONNAIRE_VERSION,
+        answers=dict(submission.answers),
+        ruleset_version=screening.ruleset_version,
+        tier=screening.tier.value,
+        screening=screening.to_dict(),
+        no_needling=screening.no_needling,
+        consent_version=consent.version if consent else None,
+        consent_name=consent.name if consent else None,
+        consent_at=consent.at if consent else None,
+    )
+    db.session.add(intake)
+    db.session.flush()
+    if screening.tier is Tier.EMERGENCY:
+        call_back = CallBack(patient_id=patient.id, intake_id=intake.id)
+        db.session.add(call_back)
+        db.session.flush()
+        call_back_raised.send(call_back)
+    return intake
+
+
+def current_consent() -> ConsentText:
+    """The active consent text (the newest if several); the first version is made if none."""
+    found = _newest_active_consent()
+    if found is not None:
+        return found
+    try:
+        # Two first requests may race to create it: the unique version lets one win.
+        with db.session.begin_nested():
+            db.session.add(ConsentText(version=FIRST_CONSENT_VERSION, text=FIRST_CONSENT_TEXT))
+    except IntegrityError:
+        pass
+    found = _newest_active_consent()
+    if found is None:  # an admin retired the first version and made no other
+        raise LookupError("no active consent text")
+    return found
+
+
+def _newest_active_consent() -> ConsentText | None:
+    return db.session.scalar(
+        select(ConsentText)
+        .where(ConsentText.active.is_(True))
+        .order_by(ConsentText.created_at.desc(), ConsentText.id.desc())
+        .limit(1)
+    )
+
+
+def paragraphs(text: str) -> list[str]:
+    """A stored text's paragraphs (separated by blank lines), for showing as <p>s."""
+    return [part.strip() for part in text.replace("\r\n", "\n").split("\n\n") if part.strip()]
+
+
+# --- Reading back, in the patient's words ----------------------------------------------------
+
+
+def emergency_answers(intake: Intake) -> list[AnsweredQuestion]:
+    """The answers behind an intake's emergency flags, as question text and answer."""
+    screening = Screening.from_dict(intake.screening)
+    shown: list[AnsweredQuestion] = []
+    seen: set[str] = set()
+    for flag in screening.flags:
+        if flag.level is not Level.EMERGENCY:
+            continue
+        main_id = flag.question_ids[0]
+        if main_id in seen:
+            continue
+        seen.add(main_id)
+        question = question_by_id(main_id)
+        shown.append(AnsweredQuestion(question.text, _answer_words(question, intake.answers)))
+    return shown
+
+
+def _answer_words(question: Question, answers: Mapping[str, Any]) -> str:
+    """"Yes, new in the last 2 weeks": the answer and, for red flags, when it started."""
+    words = [_choice_label(question, answers.get(question.id))]
+    onset_id = f"{question.id}_onset"
+    if onset_id in answers:
+        words.append(_choice_label(question_by_id(onset_id), answers[onset_id]).lower())
+    return ", ".join(word for word in words if word)
+
+
+def _choice_label(question: Question, value: Any) -> str:
+    for choice in question.choices:
+        if choice.value == value:
+            return choice.label
+    return "" if value is None else str(value)

@@ -1,0 +1,128 @@
+"""The intake questionnaire inside the booking flow: one page per step, consent, the outcome.
+
+Answers stay in the patient's session until the booking is made (see intake_flow.py); nothing
+about them goes into URLs, logs or flash messages.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+
+from booking.clinic.service import get_clinic
+from booking.db import now_utc
+from booking.extensions import db
+from booking.intake.models import Intake
+from booking.intake.questionnaire import Step
+from booking.intake.screening import Tier
+from booking.intake.service import (
+    Consent,
+    current_consent,
+    emergency_answers,
+    paragraphs,
+    submission_from,
+)
+from booking.web.booking import complete_booking, stop_for_emergency
+from booking.web.booking_flow import EMERGENCY_KEY, BookingFlow
+from booking.web.intake_flow import IntakeDraft, question_views
+from booking.web.intake_forms import ConsentForm, IntakeStepForm
+
+bp = Blueprint("intake", __name__, url_prefix="/book/intake")
+
+
+@bp.after_request
+def no_caching(response):
+    """Pages with health answers are not kept by browsers or proxies."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def current_draft() -> IntakeDraft | None:
+    """The intake of the booking in progress, once the contact details are in."""
+    flow = BookingFlow.load()
+    if flow is None or flow.hold_id is None or not flow.details or flow.service is None:
+        return None
+    return IntakeDraft(flow)
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+def consent():
+    draft = current_draft()
+    if draft is None or not draft.needs_consent or draft.first_unfinished() is not None:
+        return redirect(draft.resume_url() if draft else url_for("booking.choose_service"))
+    text = current_consent()
+    form = ConsentForm(version=text.version, name=draft.consent_name)
+    if form.is_submitted():
+        draft.keep_consent_name(form.name.data or "")
+        draft.flow.save()
+        if request.form.get("action") == "back":
+            return redirect(draft.url_before(None), code=303)
+        if form.validate_for(text.version):
+            return finish(draft, Consent(text.version, form.name.data.strip(), now_utc()))
+    return render_template(
+        "intake/consent.html",
+        form=form,
+        consent=text,
+        paragraphs=paragraphs(text.text),
+        position=draft.parts,
+        parts=draft.parts,
+        hold=draft.flow.hold(),
+    )
+
+
+@bp.route("/<step_id>", methods=["GET", "POST"])
+def step(step_id: str):
+    draft = current_draft()
+    if draft is None:
+        return redirect(url_for("booking.choose_service"))
+    shown = draft.step(step_id) or abort(404)
+    if request.method == "GET":
+        return render_step(draft, shown, draft.raw, {})
+    values = draft.take(shown, request.form)
+    if request.form.get("action") == "back":  # keeps what was typed, valid or not
+        draft.flow.save()
+        return redirect(draft.url_before(shown), code=303)
+    errors = draft.check(shown, values)
+    draft.flow.save()
+    if errors:
+        return render_step(draft, shown, values, errors)
+    after = draft.url_after(shown)
+    return redirect(after, code=303) if after else finish(draft)
+
+
+@bp.get("/outcome")
+def outcome():
+    """The emergency advice; its address says nothing about the patient's answers."""
+    intake_id = session.get(EMERGENCY_KEY)
+    intake = db.session.get(Intake, intake_id) if intake_id else None
+    if intake is None or intake.tier != Tier.EMERGENCY.value:
+        return redirect(url_for("public.home"))
+    return render_template("intake/emergency.html", answers=emergency_answers(intake))
+
+
+def render_step(draft: IntakeDraft, step: Step, values: dict, errors: dict[str, str]):
+    questions = question_views(step, values, errors)
+    return render_template(
+        "intake/step.html",
+        step=step,
+        questions=questions,
+        errors=[q for q in questions if q.error],
+        position=draft.position(step),
+        parts=draft.parts,
+        hold=draft.flow.hold(),
+        form=IntakeStepForm(),
+    )
+
+
+def finish(draft: IntakeDraft, consent: Consent | None = None):
+    """Screen the whole answer set, then book, hold for review, or stop for emergency care."""
+    flow = draft.flow
+    contact = flow.contact()
+    today = now_utc().astimezone(get_clinic().zone).date()
+    submission, errors = submission_from(
+        draft.kind, draft.raw, contact["date_of_birth"], today, consent
+    )
+    if submission is None:  # a step changed after it was checked: show it again
+        return redirect(draft.resume_url(), code=303)
+    if submission.is_emergency:
+        return stop_for_emergency(flow, submission)
+    return complete_booking(flow, submission.booking_status, submission)

@@ -1,0 +1,648 @@
+"""The intake inside the booking flow, through the pages with the test client, on both engines.
+
+Each tier leads to its outcome and stored records; answers survive Back, validation errors and
+a time taken meanwhile; stored intakes never change.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from booking.clinic.service import get_clinic
+from booking.db import now_utc
+from booking.extensions import db
+from booking.intake.models import CallBack, ConsentText, Intake, IntakeImmutableError
+from booking.intake.questionnaire import (
+    CHECK_IN_STEPS,
+    FIRST_VISIT_STEPS,
+    QUESTIONNAIRE_VERSION,
+    Step,
+)
+from booking.intake.screening import RULESET_VERSION
+from booking.intake.service import FIRST_CONSENT_VERSION
+from booking.notify.models import OutboxMessage
+from booking.patients.models import Patient
+from booking.scheduling.models import Appointment, AppointmentStatus, VisitKind
+from booking.scheduling.service import find_free_slots
+from tests.factories import make_appointment, make_practitioner, make_service
+
+EVERY_DAY = {day: [("08:00", "18:00")] for day in range(7)}
+CONTACT = {
+    "first_name": "Robin",
+    "last_name": "Hale",
+    "date_of_birth": "1980-05-17",  # 46 in late 2026: the age rules stay quiet
+    "email": "robin@example.com",
+    "phone": "555 010 2030",
+}
+CLINIC_PHONE = "555-0100"
+
+
+# --- Setting up and walking the flow ---------------------------------------------------------
+
+
+@pytest.fixture
+def app(make_app) -> Flask:
+    return make_app(CLINIC_PHONE=CLINIC_PHONE)
+
+
+@pytest.fixture
+def services(app: Flask) -> dict[str, int]:
+    """A first-visit and a follow-up service, one practitioner working every day."""
+    with app.app_context():
+        first = make_service(slug="first-visit", minutes=60, kind=VisitKind.FIRST_VISIT)
+        follow = make_service(slug="follow-up", minutes=30, kind=VisitKind.FOLLOW_UP)
+        make_practitioner(services=[first, follow], hours=EVERY_DAY)
+        db.session.commit()
+        return {"first": first.id, "follow": follow.id}
+
+
+def free_starts(app: Flask, service_id: int, count: int = 1) -> list[str]:
+    with app.app_context():
+        from booking.scheduling.models import Service
+
+        service = db.session.get(Service, service_id)
+        today = now_utc().date()
+        slots = find_free_slots(service, today + timedelta(days=1), today + timedelta(days=8),
+                                now_utc())
+        return [slot.start.isoformat() for slot in slots[:count]]
+
+
+def hold(client, service_id: int, start: str):
+    return client.post(
+        "/book/hold", data={"service": str(service_id), "practitioner": "any", "start": start}
+    )
+
+
+def start_booking(client, app: Flask, service_id: int, contact: dict | None = None) -> str:
+    """Hold the first free time and send the contact details; returns the next page's path."""
+    (start,) = free_starts(app, service_id)
+    response = hold(client, service_id, start)
+    assert response.status_code == 303 and response.location.endswith("/book/details")
+    response = client.post("/book/details", data=contact or CONTACT)
+    assert response.status_code == 303
+    return response.location
+
+
+def default_answers(steps: tuple[Step, ...]) -> dict[str, Any]:
+    """A plain "clear" answer to every required question (and a few optional ones)."""
+    answers: dict[str, Any] = {}
+    for step in steps:
+        for question in step.questions:
+            if question.follow_up_of or not question.required:
+                continue
+            if question.kind in ("yes_no", "yes_no_unsure"):
+                answers[question.id] = "no"
+    answers.update(
+        pain_areas=["low_back_left", "buttock_left"],
+        duration="over_3_months",
+        pattern=["morning_stiffness_eases", "buttock_after_sitting"],
+        pain_now="5",
+        pain_worst_week="7",
+        pain_average_week="4",
+        bad_days_week="3",
+        relief_days_week="2",
+        activity_1="Gardening",
+        activity_1_score="4",
+        goals="Play with my grandchildren",
+    )
+    return answers
+
+
+def step_data(step: Step, answers: dict[str, Any], action: str = "next") -> dict[str, Any]:
+    ids = {question.id for question in step.questions}
+    return {**{k: v for k, v in answers.items() if k in ids}, "action": action}
+
+
+def answer_steps(client, steps, answers, first_path: str):
+    """Send every step with Continue; returns the last response."""
+    path = first_path
+    response = None
+    for step in steps:
+        assert path.endswith(f"/book/intake/{step.id}"), path
+        response = client.post(path, data=step_data(step, answers))
+        assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]
+        path = response.location
+    return response
+
+
+def give_consent(client, name: str = "Robin Hale"):
+    page = client.get("/book/intake/consent").get_data(as_text=True)
+    version = re.search(r'name="version"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="version"', page
+    )
+    return client.post(
+        "/book/intake/consent",
+        data={"version": version.group(1), "agree": "y", "name": name, "action": "next"},
+    )
+
+
+def book_first_visit(client, app, services, **overrides):
+    answers = {**default_answers(FIRST_VISIT_STEPS), **overrides}
+    path = start_booking(client, app, services["first"])
+    response = answer_steps(client, FIRST_VISIT_STEPS, answers, path)
+    assert response.location.endswith("/book/intake/consent")
+    return give_consent(client)
+
+
+def only_intake(app: Flask) -> Intake:
+    with app.app_context():
+        intakes = db.session.scalars(select(Intake)).all()
+        assert len(intakes) == 1
+        db.session.expunge_all()
+        return intakes[0]
+
+
+def appointments(app: Flask) -> list[Appointment]:
+    with app.app_context():
+        rows = db.session.scalars(select(Appointment).order_by(Appointment.id)).all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+# --- Each tier ---------------------------------------------------------------------------------
+
+
+def test_clear_first_visit_is_confirmed_with_intake_stored(client, app, services):
+    response = book_first_visit(client, app, services)
+
+    assert response.status_code == 303 and response.location.endswith("/book/confirmed")
+    page = client.get("/book/confirmed").get_data(as_text=True)
+    assert "You're booked" in page
+    (appointment,) = appointments(app)
+    assert appointment.status == AppointmentStatus.CONFIRMED
+    intake = only_intake(app)
+    assert intake.tier == "clear"
+    assert intake.kind == "first_visit"
+    assert intake.appointment_id == appointment.id
+    assert intake.patient_id == appointment.patient_id
+    assert intake.ruleset_version == RULESET_VERSION
+    assert intake.screening["ruleset_version"] == RULESET_VERSION
+    assert intake.questionnaire_version == QUESTIONNAIRE_VERSION
+    assert intake.consent_version == FIRST_CONSENT_VERSION
+    assert intake.consent_name == "Robin Hale"
+    assert intake.consent_at is not None
+    assert intake.answers["pain_areas"] == ["low_back_left", "buttock_left"]
+    assert intake.answers["pain_now"] == 5
+    assert intake.answers["date_of_birth"] == "1980-05-17"
+    assert intake.no_needling is False
+
+
+def test_precaution_pregnant_nine_weeks_is_confirmed_with_flags(client, app, services):
+    response = book_first_visit(client, app, services, pregnant="yes", pregnancy_weeks="9")
+
+    assert response.location.endswith("/book/confirmed")
+    (appointment,) = appointments(app)
+    assert appointment.status == AppointmentStatus.CONFIRMED
+    intake = only_intake(app)
+    assert intake.tier == "precaution"
+    assert intake.no_needling is False
+    rules = {flag["rule_id"] for flag in intake.screening["flags"]}
+    assert "pregnancy_first_trimester" in rules
+    assert intake.answers["pregnancy_weeks"] == 9
+
+
+def test_precaution_needle_fear_means_no_needling(client, app, services):
+    book_first_visit(client, app, services, needle_fear="yes", fainted_needles="yes")
+
+    intake = only_intake(app)
+    assert (intake.tier, intake.no_needling) == ("precaution", True)
+    assert appointments(app)[0].status == AppointmentStatus.CONFIRMED
+
+
+def test_medical_review_awaits_review_and_keeps_its_time(client, app, services):
+    response = book_first_visit(
+        client, app, services, one_leg_weakening="yes", one_leg_weakening_onset="worse"
+    )
+
+    assert response.location.endswith("/book/confirmed")
+    page = client.get("/book/confirmed").get_data(as_text=True)
+    assert "A clinician will contact you before your visit" in page
+    assert "You're booked" not in page
+    (appointment,) = appointments(app)
+    assert appointment.status == AppointmentStatus.AWAITING_REVIEW
+    assert appointment.hold_expires_at is None  # it does not run out like a hold
+    assert appointment.hold_key is None
+    intake = only_intake(app)
+    assert intake.tier == "medical_review"
+    assert intake.appointment_id == appointment.id
+
+
+def test_emergency_stops_the_booking(client, app, services):
+    # Worked example A: age 46, bladder_start yes (new), saddle_numbness yes (new).
+    response = book_first_visit(
+        client,
+        app,
+        services,
+        bladder_start="yes",
+        bladder_start_onset="new",
+        saddle_numbness="yes",
+        saddle_numbness_onset="new",
+    )
+
+    assert response.status_code == 303
+    assert response.location.endswith("/book/intake/outcome")
+    page = client.get("/book/intake/outcome")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Go to an emergency department now" in html
+    assert "911" in html
+    assert CLINIC_PHONE in html
+    assert "Is it newly hard to start peeing" in html
+    assert "Is there numbness or tingling between your legs" in html
+    assert "New in the last 2 weeks".lower() in html.lower()
+    assert "Do you have a fever" not in html  # only the answers that led there
+
+    (appointment,) = appointments(app)
+    assert appointment.status == AppointmentStatus.EXPIRED  # the hold was given back
+    assert appointment.hold_key is None
+    intake = only_intake(app)
+    assert intake.tier == "emergency"
+    assert intake.appointment_id == appointment.id
+    with app.app_context():
+        (call_back,) = db.session.scalars(select(CallBack)).all()
+        assert call_back.intake_id == intake.id
+        assert call_back.patient_id == intake.patient_id
+        assert call_back.called_at is None
+        # The clinic's inbox is alerted, with no clinical detail in the message.
+        (alert,) = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "staff_call_back_alert")
+        ).all()
+        assert alert.recipient == get_clinic().email
+        assert "bladder" not in alert.text_body.lower()
+        assert "numb" not in alert.text_body.lower()
+    # The booking is over: the flow is gone and the pages send the patient back to the start.
+    assert client.get("/book/intake/consent").status_code == 302
+
+
+def test_emergency_page_needs_the_patients_session(client, app, services):
+    book_first_visit(client, app, services, bladder_leak="not_sure", bladder_leak_onset="worse")
+    other = app.test_client()
+    response = other.get("/book/intake/outcome")
+    assert response.status_code == 302  # nothing to show to anyone else
+
+
+def test_no_health_detail_in_any_address(client, app, services):
+    locations = []
+    (start,) = free_starts(app, services["first"])
+    locations.append(hold(client, services["first"], start).location)
+    locations.append(client.post("/book/details", data=CONTACT).location)
+    answers = {
+        **default_answers(FIRST_VISIT_STEPS),
+        "bladder_start": "yes",
+        "bladder_start_onset": "new",
+    }
+    for step in FIRST_VISIT_STEPS:
+        locations.append(client.post(locations[-1], data=step_data(step, answers)).location)
+    locations.append(give_consent(client).location)
+    assert locations[-1].endswith("/book/intake/outcome")
+    for location in locations:
+        assert "?" not in location
+        assert not re.search(r"emergency|bladder|tier|yes|review", location)
+
+
+# --- Keeping what was typed --------------------------------------------------------------------
+
+
+def test_validation_error_keeps_every_answer(client, app, services):
+    path = start_booking(client, app, services["first"])
+    answers = default_answers(FIRST_VISIT_STEPS)
+    data = step_data(FIRST_VISIT_STEPS[0], answers)
+    data["pain_now"] = "11"  # out of range
+    del data["duration"]  # missing
+
+    response = client.post(path, data=data)
+
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'id="error-summary"' in html
+    assert 'href="#pain_now"' in html and 'href="#duration"' in html
+    assert "Choose a number from 0 to 10." in html
+    assert 'id="pain_now-error"' in html
+    assert re.search(r'id="pain_now"[^>]*value="11"', html)
+    assert re.search(r'value="low_back_left"\s+checked', html)
+    assert re.search(r'value="buttock_left"\s+checked', html)
+    assert re.search(r'value="buttock_after_sitting"\s+checked', html)
+    assert re.search(r'id="pain_worst_week"[^>]*value="7"', html)
+    assert re.search(r'id="activity_1"', html) is None  # another step's question
+    # The page is not left: nothing was accepted yet, but nothing was lost either.
+    assert client.get(path).status_code == 200
+    assert re.search(r'id="pain_now"[^>]*value="11"', client.get(path).get_data(as_text=True))
+
+
+def test_back_keeps_answers_without_checking_them(client, app, services):
+    path = start_booking(client, app, services["first"])
+    answers = default_answers(FIRST_VISIT_STEPS)
+    pain = FIRST_VISIT_STEPS[0]
+    response = client.post(path, data=step_data(pain, answers))
+    assert response.location.endswith("/book/intake/safety")
+
+    half_done = {"bladder_start": "yes", "fever_now": "not_sure", "action": "back"}
+    response = client.post("/book/intake/safety", data=half_done)
+
+    assert response.status_code == 303 and response.location.endswith("/book/intake/pain")
+    html = client.get("/book/intake/pain").get_data(as_text=True)
+    assert re.search(r'id="pain_now"[^>]*value="5"', html)
+    html = client.get("/book/intake/safety").get_data(as_text=True)
+    assert re.search(r'value="yes"\s+checked', html)  # bladder_start
+    assert re.search(r'id="fever_now-not_sure"[^>]*value="not_sure"\s+checked', html)
+    assert 'id="error-summary"' not in html  # Back does not check
+    # Back from the first step returns to the contact details, still filled in.
+    response = client.post("/book/intake/pain", data=step_data(pain, answers, action="back"))
+    assert response.location.endswith("/book/details")
+    details = client.get("/book/details").get_data(as_text=True)
+    assert 'value="Robin"' in details and 'value="1980-05-17"' in details
+
+
+def test_consent_waits_for_every_step(client, app, services):
+    path = start_booking(client, app, services["first"])
+    client.post(path, data=step_data(FIRST_VISIT_STEPS[0], default_answers(FIRST_VISIT_STEPS)))
+
+    response = client.get("/book/intake/consent")
+
+    assert response.status_code == 302 and response.location.endswith("/book/intake/safety")
+
+
+def test_consent_errors_keep_the_typed_name(client, app, services):
+    answers = default_answers(FIRST_VISIT_STEPS)
+    answer_steps(client, FIRST_VISIT_STEPS, answers, start_booking(client, app, services["first"]))
+
+    response = client.post(
+        "/book/intake/consent",
+        data={"version": FIRST_CONSENT_VERSION, "name": "Robin Hale", "action": "next"},
+    )
+
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Tick the box to agree to treatment." in html
+    assert 'value="Robin Hale"' in html
+    assert appointments(app)[0].status == AppointmentStatus.HELD
+
+
+def test_consent_to_a_replaced_text_is_asked_again(client, app, services):
+    answers = default_answers(FIRST_VISIT_STEPS)
+    answer_steps(client, FIRST_VISIT_STEPS, answers, start_booking(client, app, services["first"]))
+    client.get("/book/intake/consent")  # shows (and creates) the first version
+    with app.app_context():
+        for old in db.session.scalars(select(ConsentText)):
+            old.active = False
+        db.session.add(ConsentText(version="2027-01", text="A newer text.\n\nSecond part."))
+        db.session.commit()
+
+    response = client.post(
+        "/book/intake/consent",
+        data={"version": FIRST_CONSENT_VERSION, "agree": "y", "name": "Robin Hale"},
+    )
+
+    assert response.status_code == 200
+    assert "The consent text was updated" in response.get_data(as_text=True)
+    response = give_consent(client)
+    assert response.location.endswith("/book/confirmed")
+    assert only_intake(app).consent_version == "2027-01"
+
+
+def test_taken_time_keeps_answers_and_returns_to_consent(client, app, services):
+    answers = default_answers(FIRST_VISIT_STEPS)
+    answer_steps(client, FIRST_VISIT_STEPS, answers, start_booking(client, app, services["first"]))
+    # The hold runs out and someone else books the time meanwhile.
+    with app.app_context():
+        held = db.session.scalars(select(Appointment)).one()
+        held.status = AppointmentStatus.EXPIRED
+        held.hold_expires_at = now_utc() - timedelta(minutes=1)
+        db.session.flush()
+        make_appointment(held.practitioner, held.service, held.starts_at)
+        db.session.commit()
+
+    response = give_consent(client)
+
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "no longer free" in html
+    with app.app_context():
+        assert db.session.scalars(select(Intake)).all() == []
+    new_start = re.search(r'name="start" value="([^"]+)"', html).group(1)
+    response = hold(client, services["first"], new_start)
+    assert response.status_code == 303 and response.location.endswith("/book/intake/consent")
+    assert 'value="Robin Hale"' in client.get("/book/intake/consent").get_data(as_text=True)
+    response = give_consent(client)
+    assert response.location.endswith("/book/confirmed")
+    intake = only_intake(app)
+    booked = [a for a in appointments(app) if a.status == AppointmentStatus.CONFIRMED]
+    assert [a.id for a in booked if a.patient_id] == [intake.appointment_id]
+    assert intake.answers["pain_now"] == 5
+
+
+def test_double_submit_shows_the_booking_made(client, app, services):
+    answers = default_answers(FIRST_VISIT_STEPS)
+    answer_steps(client, FIRST_VISIT_STEPS, answers, start_booking(client, app, services["first"]))
+    cookie = client.get_cookie("session").value
+
+    assert give_consent(client).location.endswith("/book/confirmed")
+    client.set_cookie("session", cookie)  # the second click still carries the old session
+    response = client.post(
+        "/book/intake/consent",
+        data={"version": FIRST_CONSENT_VERSION, "agree": "y", "name": "Robin Hale"},
+    )
+
+    assert response.status_code == 303 and response.location.endswith("/book/confirmed")
+    assert len(appointments(app)) == 1
+
+
+# --- Follow-ups and returning patients ---------------------------------------------------------
+
+
+def test_follow_up_runs_the_check_in_without_consent(client, app, services):
+    path = start_booking(client, app, services["follow"])
+    assert path.endswith("/book/intake/progress")
+    answers = default_answers(CHECK_IN_STEPS)
+
+    response = answer_steps(client, CHECK_IN_STEPS, answers, path)
+
+    assert response.location.endswith("/book/confirmed")
+    intake = only_intake(app)
+    assert (intake.kind, intake.tier) == ("check_in", "clear")
+    assert intake.consent_version is None
+    assert set(intake.answers) >= {"pain_now", "bad_days_week", "bladder_start"}
+    assert "pain_areas" not in intake.answers
+    assert appointments(app)[0].status == AppointmentStatus.CONFIRMED
+
+
+def test_follow_up_check_in_is_screened_the_same_way(client, app, services):
+    path = start_booking(client, app, services["follow"])
+    answers = {
+        **default_answers(CHECK_IN_STEPS),
+        "bladder_start": "yes",
+        "bladder_start_onset": "new",
+    }
+
+    response = answer_steps(client, CHECK_IN_STEPS, answers, path)
+
+    assert response.location.endswith("/book/intake/outcome")
+    assert only_intake(app).tier == "emergency"
+    assert appointments(app)[0].status == AppointmentStatus.EXPIRED
+    with app.app_context():
+        assert len(db.session.scalars(select(CallBack)).all()) == 1
+
+
+def test_returning_patients_new_answers_make_a_new_intake(client, app, services):
+    book_first_visit(client, app, services)
+    path = start_booking(client, app, services["follow"])
+    answers = {**default_answers(CHECK_IN_STEPS), "pain_now": "2"}
+    answer_steps(client, CHECK_IN_STEPS, answers, path)
+
+    with app.app_context():
+        (patient,) = db.session.scalars(select(Patient)).all()
+        intakes = db.session.scalars(select(Intake).order_by(Intake.id)).all()
+        assert [i.kind for i in intakes] == ["first_visit", "check_in"]
+        assert {i.patient_id for i in intakes} == {patient.id}
+        assert [i.answers["pain_now"] for i in intakes] == [5, 2]
+        assert intakes[0].appointment_id != intakes[1].appointment_id
+
+
+# --- Stored intakes never change ---------------------------------------------------------------
+
+
+@pytest.fixture
+def stored_intake(client, app, services) -> int:
+    book_first_visit(client, app, services)
+    return only_intake(app).id
+
+
+def test_orm_refuses_to_change_a_stored_intake(app, stored_intake):
+    with app.app_context():
+        intake = db.session.get(Intake, stored_intake)
+        intake.tier = "emergency"
+        with pytest.raises(IntakeImmutableError):
+            db.session.flush()
+        db.session.rollback()
+        intake = db.session.get(Intake, stored_intake)
+        intake.answers = {**intake.answers, "pain_now": 0}
+        with pytest.raises(IntakeImmutableError):
+            db.session.flush()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE intake SET tier = 'emergency' WHERE id = :id",
+        "UPDATE intake SET consent_name = 'Someone Else' WHERE id = :id",
+        "UPDATE intake SET answers = screening WHERE id = :id",
+        "UPDATE intake SET appointment_id = NULL, tier = 'emergency' WHERE id = :id",
+        "UPDATE intake SET appointment_id = NULL, no_needling = NOT no_needling WHERE id = :id",
+        "UPDATE intake SET tier = tier WHERE id = :id",
+    ],
+)
+def test_database_refuses_to_change_a_stored_intake(app, stored_intake, statement):
+    with app.app_context():
+        with pytest.raises(IntegrityError, match="intake_immutable"):
+            db.session.execute(text(statement), {"id": stored_intake})
+        db.session.rollback()
+        assert db.session.get(Intake, stored_intake).tier == "clear"
+
+
+def test_database_refuses_to_move_an_intake_to_another_appointment(app, stored_intake):
+    with app.app_context():
+        other = db.session.scalars(select(Appointment)).one()
+        with pytest.raises(IntegrityError, match="intake_immutable"):
+            db.session.execute(
+                text("UPDATE intake SET appointment_id = :other + 1000 WHERE id = :id"),
+                {"id": stored_intake, "other": other.id},
+            )
+
+
+def test_deleting_the_appointment_still_unlinks_the_intake(app, stored_intake):
+    # ON DELETE SET NULL is an update made by the database itself: the triggers allow it.
+    with app.app_context():
+        db.session.execute(text("DELETE FROM appointment"))
+        db.session.commit()
+        intake = db.session.get(Intake, stored_intake)
+        assert intake.appointment_id is None
+        assert intake.tier == "clear"
+
+
+# --- The pages themselves ----------------------------------------------------------------------
+
+
+def test_questions_are_drawn_for_use_without_javascript(client, app, services):
+    path = start_booking(client, app, services["first"])
+    html = client.get(path).get_data(as_text=True)
+    assert "<legend>Where do you feel pain?</legend>" in html
+    assert 'type="checkbox" id="pain_areas" name="pain_areas"' in html
+    assert re.search(r'type="number"[^>]*id="pain_now"[^>]*min="0" max="10"', html, re.S)
+    assert "Enter a number from 0 to 10." in html
+    assert 'name="action" value="back"' in html
+
+    client.post(path, data=step_data(FIRST_VISIT_STEPS[0], default_answers(FIRST_VISIT_STEPS)))
+    html = client.get("/book/intake/safety").get_data(as_text=True)
+    assert html.count('type="radio" id="bladder_start" name="bladder_start"') == 1
+    assert 'id="bladder_start-not_sure"' in html
+    # Follow-ups sit under their question, introduced in plain words, shown without JavaScript.
+    follow_up = html.index('data-follow-up-of="bladder_start"')
+    assert html.index('name="bladder_start"') < follow_up < html.index('name="bladder_leak"')
+    assert '<span class="follow-up-lead">If yes or not sure:</span>' in html
+    assert " hidden" not in html[follow_up - 200 : follow_up + 200]
+    assert "Cache-Control" in dict(client.get("/book/intake/safety").headers)
+
+
+def test_questions_that_read_the_same_have_their_own_names(client, app, services):
+    answers = default_answers(FIRST_VISIT_STEPS)
+    path = start_booking(client, app, services["first"])
+    for step in FIRST_VISIT_STEPS[:3]:
+        path = client.post(path, data=step_data(step, answers)).location
+    data = {**step_data(FIRST_VISIT_STEPS[3], answers), "activity_2_score": "eleven"}
+
+    html = client.post(path, data=data).get_data(as_text=True)
+
+    assert '<span class="visually-hidden"> (1 of 3)</span></label>' in html
+    assert "How well can you do it now? (2 of 3) Choose a number from 0 to 10." in html
+
+
+def test_intake_pages_need_a_booking_in_progress(client, services):
+    assert client.get("/book/intake/pain").status_code == 302
+    assert client.get("/book/intake/consent").status_code == 302
+
+
+def test_unknown_step_is_not_found(client, app, services):
+    start_booking(client, app, services["first"])
+    assert client.get("/book/intake/nonsense").status_code == 404
+    # A follow-up booking has no first-visit steps and no consent step.
+    client2 = app.test_client()
+    start_booking(client2, app, services["follow"], {**CONTACT, "email": "b@example.com"})
+    assert client2.get("/book/intake/pain").status_code == 404
+    assert client2.get("/book/intake/consent").location.endswith("/book/intake/progress")
+
+
+def test_the_longest_answers_still_fit_in_the_session_cookie(client, app, services):
+    path = start_booking(client, app, services["first"])
+    answers = {
+        **default_answers(FIRST_VISIT_STEPS),
+        **{f"activity_{n}": "Lifting and carrying shopping up the stairs " * 4 for n in (1, 2, 3)},
+        **{f"activity_{n}_score": "3" for n in (1, 2, 3)},
+        "goals": ("I want to walk the dog for an hour, garden on weekends, sleep through the "
+                  "night and sit through a full working day without pain. ") * 14,
+        "pain_areas": [choice for choice in ("low_back_left", "low_back_right", "buttock_left",
+                                             "buttock_right", "thigh_left", "thigh_right")],
+    }
+    answers["goals"] = answers["goals"][:2000]
+    answer_steps(client, FIRST_VISIT_STEPS, answers, path)
+
+    cookie = client.get_cookie("session")
+    assert len(cookie.value) < 4000
+    response = give_consent(client)
+    assert response.location.endswith("/book/confirmed")
+
+
+def test_consent_text_is_created_once(app):
+    from booking.intake.service import current_consent
+
+    with app.app_context():
+        first = current_consent()
+        again = current_consent()
+        assert first.id == again.id and first.version == FIRST_CONSENT_VERSION
+        assert "24 to 72 hours" in first.text and "stop" in first.text
