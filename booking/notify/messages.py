@@ -1,0 +1,231 @@
+"""The emails: each builder returns a subject, a plain-text and an HTML body, and maybe an .ics.
+
+Emails carry the minimum: the clinic, the date, time and place, and links. Builders take an
+appointment (never an intake), so no symptom, answer, score or diagnosis can reach an email.
+Bodies are rendered from templates/emails/ (a shared layout for each of text and HTML).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
+from typing import Any
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from booking.clinic.service import get_clinic
+from booking.extensions import db
+from booking.notify.ics import CalendarEvent, Method, appointment_uid, event_calendar
+from booking.notify.links import calendar_domain, calendar_url, external_url, manage_url
+from booking.scheduling.models import Appointment, Service, VisitKind
+from booking.web.filters import date_long, local_time
+
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True)
+class Email:
+    """What to send: the outbox stores these fields as they are."""
+
+    subject: str
+    text: str
+    html: str
+    ics: bytes | None = None
+
+
+# --- to the patient -------------------------------------------------------------------------
+
+
+def booking_confirmed(appointment: Appointment) -> Email:
+    """The visit is booked: when, where, what to bring, how to change it; the calendar entry."""
+    return _render(
+        "confirmed",
+        f"Your visit is booked: {_when(appointment.starts_at)}",
+        _visit(appointment),
+        ics=visit_calendar(appointment, Method.REQUEST),
+    )
+
+
+def awaiting_review(appointment: Appointment) -> Email:
+    """The time is held while a clinician reviews the booking; no calendar entry yet."""
+    return _render(
+        "awaiting_review",
+        f"We are holding your visit: {_when(appointment.starts_at)}",
+        _visit(appointment),
+    )
+
+
+def review_outcome(appointment: Appointment, approved: bool) -> Email:
+    """A held booking was confirmed (with the calendar entry) or could not be."""
+    if approved:
+        subject = f"Your visit is confirmed: {_when(appointment.starts_at)}"
+        ics = visit_calendar(appointment, Method.REQUEST)
+    else:
+        subject = f"We could not confirm your visit on {date_long(appointment.starts_at)}"
+        ics = None
+    return _render(
+        "review_outcome",
+        subject,
+        {**_visit(appointment, links=approved), "approved": approved},
+        ics=ics,
+    )
+
+
+def rescheduled(appointment: Appointment, previous_start: datetime, calendar: bool) -> Email:
+    """The visit moved; the .ics updates the same calendar entry when the patient has one."""
+    ics = visit_calendar(appointment, Method.REQUEST) if calendar else None
+    return _render(
+        "rescheduled",
+        f"Your visit has moved to {_when(appointment.starts_at)}",
+        {**_visit(appointment), "previous_start": previous_start, "has_ics": calendar},
+        ics=ics,
+    )
+
+
+def cancelled(appointment: Appointment, by: str, calendar: bool) -> Email:
+    """The visit is cancelled; the .ics removes the calendar entry when the patient has one."""
+    ics = visit_calendar(appointment, Method.CANCEL) if calendar else None
+    return _render(
+        "cancelled",
+        f"Your visit on {date_long(appointment.starts_at)} is cancelled",
+        {
+            **_visit(appointment, links=False),
+            "by": by,
+            "has_ics": calendar,
+            "manage_url": manage_url(appointment),
+            "book_url": external_url("booking.choose_service"),
+        },
+        ics=ics,
+    )
+
+
+def reminder(appointment: Appointment) -> Email:
+    """The day before: when and where, and how to change it."""
+    return _render(
+        "reminder",
+        f"Reminder: your visit on {_when(appointment.starts_at)}",
+        _visit(appointment),
+    )
+
+
+def after_care(appointment: Appointment) -> Email:
+    """After a first visit: soreness is common, hydration, comfortable movement, booking again."""
+    return _render(
+        "after_care",
+        f"After your first visit at {get_clinic().name}",
+        {**_visit(appointment, links=False), "book_url": _next_visit_url(appointment)},
+    )
+
+
+# --- to staff -------------------------------------------------------------------------------
+
+
+def staff_review_alert(appointment: Appointment) -> Email:
+    """A booking waits for clinical review; names no patient and no answer."""
+    return _render(
+        "staff_review_alert",
+        f"Booking awaiting review: {_when(appointment.starts_at)}",
+        {
+            **_visit(appointment, links=False),
+            "practitioner": appointment.practitioner.name,
+            "staff_url": external_url("staff.home"),
+        },
+    )
+
+
+def staff_call_back_alert(raised_at: datetime) -> Email:
+    """A patient needs a call back; the reason and the person are in the staff pages only."""
+    return _render(
+        "staff_call_back_alert",
+        "Call-back needed",
+        {"raised_at": raised_at, "staff_url": external_url("staff.home")},
+    )
+
+
+# --- the calendar file ----------------------------------------------------------------------
+
+
+def visit_calendar(appointment: Appointment, method: Method) -> bytes:
+    """The visit as an .ics: one stable UID per appointment, SEQUENCE = appointment.sequence."""
+    clinic = get_clinic()
+    patient = appointment.patient
+    link = manage_url(appointment)
+    event = CalendarEvent(
+        uid=appointment_uid(appointment.id, calendar_domain()),
+        sequence=appointment.sequence,
+        start=appointment.starts_at,
+        end=appointment.ends_at,
+        zone=clinic.timezone,
+        summary=f"Visit at {clinic.name}",
+        location=f"{clinic.name}, {clinic.address}",
+        description=f"To change or cancel: {link} or call {clinic.phone}.",
+        organizer_email=_sender_address() or clinic.email,
+        organizer_name=clinic.name,
+        attendee_email=patient.email if patient else None,
+        url=link,
+    )
+    return event_calendar(event, method)
+
+
+def _sender_address() -> str:
+    """The address emails come from: calendar clients expect the organizer to be the sender."""
+    sender = current_app.config.get("MAIL_DEFAULT_SENDER") or ""
+    if isinstance(sender, tuple | list):
+        return sender[1]
+    return parseaddr(sender)[1]
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def _visit(appointment: Appointment, links: bool = True) -> dict[str, Any]:
+    """What every email about a visit may say: when, where, and (optionally) its links."""
+    facts: dict[str, Any] = {
+        "clinic": get_clinic(),
+        "starts_at": appointment.starts_at,
+        "ends_at": appointment.ends_at,
+        "first_name": appointment.patient.first_name if appointment.patient else "",
+        "manage_url": None,
+        "calendar_url": None,
+    }
+    if links:
+        facts["manage_url"] = manage_url(appointment)
+        facts["calendar_url"] = calendar_url(appointment)
+    return facts
+
+
+def _next_visit_url(appointment: Appointment) -> str:
+    """Booking a follow-up with the same practitioner, or the list of visit types."""
+    follow_up = db.session.scalar(
+        select(Service)
+        .where(Service.kind == VisitKind.FOLLOW_UP, Service.active.is_(True))
+        .where(Service.practitioners.contains(appointment.practitioner))
+        .order_by(Service.id)
+        .limit(1)
+    )
+    if follow_up is None:
+        return external_url("booking.choose_service")
+    return external_url(
+        "booking.times", slug=follow_up.slug, practitioner=appointment.practitioner_id
+    )
+
+
+def _when(moment: datetime) -> str:
+    """'Monday, November 2, 2026 at 9:00 AM' in the clinic's zone."""
+    return f"{date_long(moment)} at {local_time(moment)}"
+
+
+def _render(name: str, subject: str, context: dict[str, Any], ics: bytes | None = None) -> Email:
+    context = {**context, "subject": subject}
+    text = render_template(f"emails/{name}.txt", **context)
+    html = render_template(f"emails/{name}.html", **context)
+    return Email(subject=subject, text=_tidy(text), html=html.strip(), ics=ics)
+
+
+def _tidy(text: str) -> str:
+    """Trim trailing spaces and runs of blank lines left by template tags."""
+    lines = "\n".join(line.rstrip() for line in text.splitlines())
+    return _BLANK_LINES.sub("\n\n", lines).strip() + "\n"

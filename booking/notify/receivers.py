@@ -1,0 +1,296 @@
+"""Which emails each booking event queues, and the checks the worker runs before sending.
+
+The scheduling services send their signals inside the request's transaction, so every email is
+queued in the same commit as the change that caused it (or in none). Dedupe keys name the
+appointment, the kind and the appointment's sequence: one message per version of a visit.
+
+When messages go:
+- confirmation / awaiting review / rescheduled / cancelled / staff alerts: at once.
+- reminder: 10:00 clinic time on the day before the visit; not queued when that moment has
+  already passed (a booking made after it: the confirmation has just gone out). Sent only if the
+  visit is still confirmed, unchanged (same sequence) and not begun.
+- after-care (first visits only): two hours after the visit ends. Sent only if the visit was not
+  cancelled, moved, missed or left unreviewed, and within three days of it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from flask import Flask
+from sqlalchemy import select
+
+from booking.accounts.models import User
+from booking.clinic.service import get_clinic
+from booking.db import now_utc
+from booking.extensions import db
+from booking.intake.models import CallBack
+from booking.intake.signals import call_back_raised
+from booking.notify import messages
+from booking.notify.links import manage_token
+from booking.notify.messages import Email
+from booking.notify.models import OutboxMessage, OutboxStatus
+from booking.notify.outbox import enqueue, register_still_applies
+from booking.patients.models import Patient
+from booking.scheduling.models import Appointment, AppointmentStatus, VisitKind
+from booking.scheduling.signals import (
+    booking_cancelled,
+    booking_made,
+    booking_moved,
+    review_decided,
+)
+
+CONFIRMATION = "confirmation"
+AWAITING_REVIEW = "awaiting_review"
+REVIEW_OUTCOME = "review_outcome"
+RESCHEDULED = "rescheduled"
+CANCELLED = "cancelled"
+REMINDER = "reminder"
+AFTER_CARE = "after_care"
+STAFF_REVIEW_ALERT = "staff_review_alert"
+STAFF_CALL_BACK_ALERT = "staff_call_back_alert"
+
+REMINDER_AT = time(10, 0)  # clinic time, the day before the visit
+AFTER_CARE_DELAY = timedelta(hours=2)
+AFTER_CARE_LATEST = timedelta(days=3)  # the soreness it speaks of lasts 24-72 hours
+# The patient has the visit in their calendar (an .ics went out) only once it is confirmed.
+IN_PATIENT_CALENDAR = (
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.COMPLETED,
+)
+AFTER_CARE_STATUSES = IN_PATIENT_CALENDAR
+
+
+def register_notifications(app: Flask) -> None:
+    """Connect the booking signals, the worker's checks and the templates' link helper."""
+    booking_made.connect(on_booking_made)
+    booking_moved.connect(on_booking_moved)
+    booking_cancelled.connect(on_booking_cancelled)
+    review_decided.connect(on_review_decided)
+    call_back_raised.connect(on_call_back_raised)
+    register_still_applies(REMINDER, reminder_still_applies)
+    register_still_applies(AFTER_CARE, after_care_still_applies)
+    app.add_template_global(manage_token)
+
+
+# --- signal receivers -----------------------------------------------------------------------
+
+
+def on_booking_made(appointment: Appointment, **_: object) -> None:
+    """A new booking: confirmation (or "awaiting review" and staff alert), reminder, after-care."""
+    patient = _patient(appointment)
+    if appointment.status == AppointmentStatus.CONFIRMED:
+        _queue_to_patient(appointment, patient, CONFIRMATION, messages.booking_confirmed)
+    elif appointment.status == AppointmentStatus.AWAITING_REVIEW:
+        _queue_to_patient(appointment, patient, AWAITING_REVIEW, messages.awaiting_review)
+        queue_staff_review_alert(appointment)
+    else:
+        return
+    _queue_later_messages(appointment, patient)
+
+
+def on_booking_moved(
+    appointment: Appointment, previous_start: datetime | None = None, **_: object
+) -> None:
+    """A moved booking: the change (updating the calendar entry), a new reminder and after-care."""
+    patient = _patient(appointment)
+    calendar = appointment.status in IN_PATIENT_CALENDAR
+    _queue_to_patient(
+        appointment,
+        patient,
+        RESCHEDULED,
+        lambda a: messages.rescheduled(a, previous_start or a.starts_at, calendar),
+    )
+    _queue_later_messages(appointment, patient)
+
+
+def on_booking_cancelled(
+    appointment: Appointment,
+    by: str = "clinic",
+    previous_status: AppointmentStatus | None = None,
+    **_: object,
+) -> None:
+    """A cancelled booking: the notice, removing the calendar entry when there is one."""
+    # Without a previous status, send the CANCEL anyway: a client ignores one for an unknown UID.
+    calendar = previous_status is None or previous_status in IN_PATIENT_CALENDAR
+    _queue_to_patient(
+        appointment,
+        _patient(appointment),
+        CANCELLED,
+        lambda a: messages.cancelled(a, by, calendar),
+    )
+
+
+def on_review_decided(appointment: Appointment, outcome: str = "", **_: object) -> None:
+    """A practitioner approved (confirmed) or declined (cancelled) a booking held for review."""
+    if outcome == "approved":
+        queue_review_outcome(appointment, approved=True)
+    elif outcome == "declined":
+        _withdraw_cancellation_notice(appointment)
+        queue_review_outcome(appointment, approved=False)
+
+
+def _withdraw_cancellation_notice(appointment: Appointment) -> None:
+    """A decline cancels the booking first; its plain notice ("book another time") gives way to
+    the review outcome, which asks the patient to call. Same transaction: nothing was sent."""
+    notice = db.session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == _key(appointment, "cancelled"),
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+    )
+    if notice is not None:
+        db.session.delete(notice)
+        db.session.flush()
+
+
+# --- queueing (the call-back alert is called by the intake's emergency path) ---------------
+
+
+def queue_review_outcome(appointment: Appointment, approved: bool) -> None:
+    """Tell the patient the held booking is confirmed (with its calendar entry) or declined."""
+    _queue_to_patient(
+        appointment,
+        _patient(appointment),
+        REVIEW_OUTCOME,
+        lambda a: messages.review_outcome(a, approved),
+    )
+
+
+def queue_staff_review_alert(appointment: Appointment) -> None:
+    """Alert the clinic's inbox, and the practitioner when they have an account."""
+    email = messages.staff_review_alert(appointment)
+    key = _key(appointment, "staff-review")
+    _enqueue(f"{key}:clinic", STAFF_REVIEW_ALERT, get_clinic().email, email, appointment.id)
+    practitioner_email = _practitioner_email(appointment)
+    if practitioner_email and practitioner_email.lower() != get_clinic().email.lower():
+        _enqueue(
+            f"{key}:practitioner", STAFF_REVIEW_ALERT, practitioner_email, email, appointment.id
+        )
+
+
+def on_call_back_raised(call_back: CallBack, **_: object) -> None:
+    queue_call_back_alert(call_back)
+
+
+def queue_call_back_alert(call_back: CallBack) -> None:
+    """Alert the clinic's inbox that an emergency-tier screening needs a call back (flushed)."""
+    email = messages.staff_call_back_alert(call_back.raised_at or now_utc())
+    key = f"call-back:{call_back.id}:staff-alert"
+    _enqueue(key, STAFF_CALL_BACK_ALERT, get_clinic().email, email)
+
+
+def reminder_time(starts_at: datetime) -> datetime:
+    """10:00 clinic time on the day before the visit, as UTC (right across daylight saving)."""
+    zone = get_clinic().zone
+    day_before = starts_at.astimezone(zone).date() - timedelta(days=1)
+    return datetime.combine(day_before, REMINDER_AT, zone).astimezone(UTC)
+
+
+def _queue_later_messages(appointment: Appointment, patient: Patient | None) -> None:
+    """The reminder and, after a first visit, the after-care note, for this version."""
+    if patient is None:
+        return
+    now = now_utc()
+    send_reminder_at = reminder_time(appointment.starts_at)
+    if send_reminder_at > now:
+        _queue_to_patient(
+            appointment, patient, REMINDER, messages.reminder, send_after=send_reminder_at
+        )
+    if appointment.service.kind == VisitKind.FIRST_VISIT:
+        _queue_to_patient(
+            appointment,
+            patient,
+            AFTER_CARE,
+            messages.after_care,
+            send_after=appointment.ends_at + AFTER_CARE_DELAY,
+        )
+
+
+def _queue_to_patient(
+    appointment: Appointment,
+    patient: Patient | None,
+    kind: str,
+    build,
+    send_after: datetime | None = None,
+) -> None:
+    """Queue one message to the patient, keyed by appointment, kind and sequence."""
+    if patient is None or not patient.email:
+        return  # a block or a phone booking without an email: nobody to write to
+    key = _key(appointment, kind.replace("_", "-"))
+    _enqueue(key, kind, patient.email, build(appointment), appointment.id, send_after)
+
+
+def _enqueue(
+    key: str,
+    kind: str,
+    recipient: str,
+    email: Email,
+    appointment_id: int | None = None,
+    send_after: datetime | None = None,
+) -> None:
+    enqueue(
+        dedupe_key=key,
+        kind=kind,
+        recipient=recipient,
+        subject=email.subject,
+        text_body=email.text,
+        html_body=email.html,
+        ics=email.ics,
+        appointment_id=appointment_id,
+        send_after=send_after,
+    )
+
+
+def _key(appointment: Appointment, kind: str) -> str:
+    return f"appointment:{appointment.id}:{kind}:{appointment.sequence}"
+
+
+def _patient(appointment: Appointment) -> Patient | None:
+    if appointment.patient_id is None:
+        return None
+    return db.session.get(Patient, appointment.patient_id)
+
+
+def _practitioner_email(appointment: Appointment) -> str | None:
+    user_id = appointment.practitioner.user_id
+    if user_id is None:
+        return None
+    return db.session.scalar(select(User.email).where(User.id == user_id, User.active))
+
+
+# --- still applies? (run by the worker right before sending) --------------------------------
+
+
+def reminder_still_applies(message: OutboxMessage) -> bool:
+    """The visit is still confirmed, unchanged since the reminder was queued, and to come."""
+    appointment = _appointment_of(message)
+    return (
+        appointment is not None
+        and appointment.status == AppointmentStatus.CONFIRMED
+        and appointment.sequence == _sequence_of(message)
+        and now_utc() < appointment.starts_at
+    )
+
+
+def after_care_still_applies(message: OutboxMessage) -> bool:
+    """The first visit took place at the time the note was queued for, and recently."""
+    appointment = _appointment_of(message)
+    return (
+        appointment is not None
+        and appointment.status in AFTER_CARE_STATUSES
+        and appointment.sequence == _sequence_of(message)
+        and now_utc() < appointment.ends_at + AFTER_CARE_LATEST
+    )
+
+
+def _appointment_of(message: OutboxMessage) -> Appointment | None:
+    if message.appointment_id is None:
+        return None
+    return db.session.get(Appointment, message.appointment_id)
+
+
+def _sequence_of(message: OutboxMessage) -> int:
+    """The appointment's sequence the message was made for: the last part of its key."""
+    return int(message.dedupe_key.rsplit(":", 1)[1])

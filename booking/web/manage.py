@@ -1,0 +1,174 @@
+"""The patient's own visit page, reached from the private link in every email.
+
+View the visit, download it for a calendar, move it to another free time or cancel it, outside
+the clinic's cancellation window; inside it the page says to phone. A link that does not stand
+(tampered, replaced by a newer one, past the visit) gets one page, whatever the reason.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SelectChoice, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+from booking.db import now_utc
+from booking.notify.ics import Method
+from booking.notify.links import appointment_for_token, manage_token
+from booking.notify.messages import visit_calendar
+from booking.scheduling.changes import can_patient_change, cancel_appointment, move_appointment
+from booking.scheduling.models import Appointment
+from booking.scheduling.service import SlotNotOffered, SlotTaken, nearest_free_slots
+from booking.web.booking import by_local_day, slot_choices, times_week
+from booking.web.filters import date_long, local_time
+from booking.web.forms import parse_instant
+
+bp = Blueprint("manage", __name__, url_prefix="/visit")
+
+CANCEL_REASONS = {
+    "time": "The time no longer suits me",
+    "better": "I am feeling better",
+    "elsewhere": "I am getting care somewhere else",
+    "mistake": "I booked by mistake",
+    "other": "Another reason",
+}
+
+
+class MoveForm(FlaskForm):
+    """Choosing a new time: each time button on the page posts this."""
+
+    start = HiddenField(validators=[DataRequired()])
+
+    def validate_start(self, field: HiddenField) -> None:
+        try:
+            field.instant = parse_instant(field.data)
+        except ValueError as error:
+            raise ValidationError("That time could not be read. Please choose again.") from error
+
+
+class CancelForm(FlaskForm):
+    reason = RadioField(
+        "Reason for cancelling",
+        choices=[SelectChoice(value, label) for value, label in CANCEL_REASONS.items()],
+        validators=[InputRequired("Choose the reason that fits best.")],
+    )
+    details = TextAreaField(
+        "Anything you would like to add (optional)",
+        validators=[Length(max=500, message="Please keep this under 500 characters.")],
+    )
+
+    def reason_text(self) -> str:
+        label = CANCEL_REASONS[self.reason.data]
+        details = (self.details.data or "").strip()
+        return f"{label}: {details}" if details else label
+
+
+@bp.after_request
+def keep_links_private(response: Response) -> Response:
+    # The token in the address is the patient's key: keep it out of caches and Referer headers.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def visit_or_refuse(token: str) -> Appointment:
+    """The visit the link names, or the one "link has ended" page (404) for any failure."""
+    appointment = appointment_for_token(token, now_utc())
+    if appointment is None:
+        abort(make_response(render_template("manage/link_ended.html"), 404))
+    return appointment
+
+
+def changeable_or_refuse(token: str) -> Appointment:
+    """The visit, if the patient may still change it online; else the page says to phone (403)."""
+    appointment = visit_or_refuse(token)
+    if not can_patient_change(appointment, now_utc()):
+        abort(make_response(render_visit(appointment, CancelForm()), 403))
+    return appointment
+
+
+def render_visit(appointment: Appointment, form: CancelForm) -> str:
+    return render_template(
+        "manage/visit.html",
+        appointment=appointment,
+        token=manage_token(appointment),
+        can_change=can_patient_change(appointment, now_utc()),
+        form=form,
+    )
+
+
+@bp.get("/<token>")
+def visit(token: str):
+    return render_visit(visit_or_refuse(token), CancelForm())
+
+
+@bp.get("/<token>/calendar.ics")
+def calendar(token: str):
+    appointment = visit_or_refuse(token)
+    if not appointment.is_active:
+        abort(make_response(render_template("manage/link_ended.html"), 404))
+    response = make_response(visit_calendar(appointment, Method.PUBLISH))
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = 'attachment; filename="visit.ics"'
+    return response
+
+
+@bp.get("/<token>/times")
+def times(token: str):
+    appointment = changeable_or_refuse(token)
+    week = times_week(
+        appointment.service, appointment.practitioner, request.args.get("start"), now_utc()
+    )
+    return render_template(
+        "manage/times.html", appointment=appointment, token=token, week=week, form=MoveForm()
+    )
+
+
+@bp.post("/<token>/move")
+def move(token: str):
+    appointment = changeable_or_refuse(token)
+    form = MoveForm()
+    if not form.validate():
+        abort(400)
+    now = now_utc()
+    try:
+        move_appointment(appointment, form.start.instant, now)
+    except (SlotTaken, SlotNotOffered) as error:
+        alternatives = getattr(error, "alternatives", None) or nearest_free_slots(
+            appointment.service, form.start.instant, now, appointment.practitioner_id
+        )
+        return render_template(
+            "manage/taken.html",
+            appointment=appointment,
+            token=token,
+            wanted=form.start.instant,
+            days=by_local_day(slot_choices(alternatives)),
+            form=form,
+        ), 409
+    flash(
+        f"Your visit is now on {date_long(appointment.starts_at)} at "
+        f"{local_time(appointment.starts_at)}. We have emailed you the new details.",
+        "success",
+    )
+    return redirect(url_for(".visit", token=manage_token(appointment)), code=303)
+
+
+@bp.post("/<token>/cancel")
+def cancel(token: str):
+    appointment = changeable_or_refuse(token)
+    form = CancelForm()
+    if not form.validate():
+        return render_visit(appointment, form)
+    cancel_appointment(appointment, form.reason_text(), by="patient")
+    flash("Your visit is cancelled. We have emailed you to confirm.", "success")
+    return redirect(url_for(".visit", token=manage_token(appointment)), code=303)

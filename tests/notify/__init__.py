@@ -1,0 +1,1 @@
+"""Email, outbox and visit-link tests (a package: tests/browser has a test_manage.py too)."""
