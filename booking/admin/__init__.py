@@ -1,0 +1,1 @@
+"""Admin: the clinic's set-up (services, hours, closures, policy, consent) and the audit log."""
