@@ -1,0 +1,136 @@
+"""Front-desk forms, validated next to the fields. Times are wall-clock times, clinic zone."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from booking.scheduling.waitlist import WINDOWS
+
+WEEKDAYS = [
+    SelectChoice(str(number), name)
+    for number, name in enumerate(
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    )
+]
+
+
+def optional_id(value: str | None) -> int | None:
+    """A practitioner (or other) id from a form, None for "any" or nothing."""
+    return int(value) if value and value.isdigit() else None
+
+
+class ActionForm(FlaskForm):
+    """Check in, complete, no-show, undo, withdraw: nothing to fill in but the CSRF token."""
+
+
+class MoveForm(FlaskForm):
+    day = DateField("Day", validators=[InputRequired("Choose a day.")])
+    time = TimeField("Time", validators=[InputRequired("Choose a time.")])
+    practitioner = HiddenField()
+
+    def practitioner_id(self) -> int | None:
+        return optional_id(self.practitioner.data)
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason for cancelling",
+        validators=[DataRequired("Say why the visit is cancelled."), Length(max=500)],
+    )
+
+
+class BookForm(FlaskForm):
+    """A time chosen for a phone caller: each free time is a submit button carrying `time`."""
+
+    patient = HiddenField(validators=[DataRequired()])
+    service = HiddenField(validators=[DataRequired()])
+    practitioner = HiddenField(default="any")
+    day = DateField(validators=[InputRequired()])
+    time = TimeField(validators=[InputRequired("Choose a time.")])
+    send_intake = BooleanField("Email the patient how to answer the health questions")
+
+    def practitioner_id(self) -> int | None:
+        return optional_id(self.practitioner.data)
+
+
+class TimeOffForm(FlaskForm):
+    practitioner = HiddenField(validators=[DataRequired()])
+    first_day = DateField("From day", validators=[InputRequired("Choose the first day.")])
+    starts = TimeField("From time", validators=[InputRequired("Give the start time.")])
+    last_day = DateField("Until day", validators=[Optional()])
+    ends = TimeField("Until time", validators=[InputRequired("Give the end time.")])
+    reason = StringField(
+        "Reason",
+        validators=[DataRequired("Say what the time is for, e.g. Training."), Length(max=200)],
+    )
+
+    def validate_ends(self, field: TimeField) -> None:
+        last_day = self.last_day.data or self.first_day.data
+        if self.first_day.data and self.starts.data and field.data and (
+            (last_day, field.data) <= (self.first_day.data, self.starts.data)
+        ):
+            raise ValidationError("The end must be after the start.")
+
+
+class CallBackForm(FlaskForm):
+    note = TextAreaField(
+        "What was said or arranged",
+        validators=[DataRequired("Write a short note about the call."), Length(max=1000)],
+    )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class WaitlistForm(FlaskForm):
+    """A patient asks for an earlier time: which service, with whom, which days and times."""
+
+    service = SelectField("Visit type", validators=[DataRequired("Choose the visit type.")])
+    practitioner = SelectField("Practitioner", default="any")
+    appointment = SelectField("Earlier than", default="", validators=[Optional()])
+    weekdays = MultiCheckboxField("Days that suit", choices=WEEKDAYS, default=[])
+    window = RadioField(
+        "Times that suit",
+        choices=[
+            SelectChoice("any", "Any time"),
+            SelectChoice("morning", "Mornings (until 12:00 PM)"),
+            SelectChoice("afternoon", "Afternoons (12:00 to 5:00 PM)"),
+            SelectChoice("evening", "Evenings (from 5:00 PM)"),
+            SelectChoice("custom", "Between these times"),
+        ],
+        default="any",
+    )
+    earliest = TimeField("From", validators=[Optional()])
+    latest = TimeField("Until", validators=[Optional()])
+
+    def validate_latest(self, field: TimeField) -> None:
+        if self.window.data != "custom":
+            return
+        if not self.earliest.data or not field.data:
+            raise ValidationError("Give both times, or choose another option.")
+        if field.data <= self.earliest.data:
+            raise ValidationError("The end must be after the start.")
+
+    def time_window(self):
+        if self.window.data == "custom":
+            return self.earliest.data, self.latest.data
+        return WINDOWS.get(self.window.data, WINDOWS["any"])
+
+    def weekday_numbers(self) -> list[int]:
+        return [int(day) for day in self.weekdays.data or []]

@@ -1,0 +1,89 @@
+"""The "needs attention" list: emergency call-backs, bookings awaiting review, failed emails."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from booking.accounts.models import User
+from booking.extensions import db
+from booking.intake.models import CallBack, Intake
+from booking.notify.models import OutboxMessage, OutboxStatus
+from booking.scheduling.models import AppointmentStatus
+from tests.desk.conftest import NOW, TODAY, local
+from tests.desk.test_day_view import SECRET_ANSWER, add, visit
+
+
+def call_back_for(patient_id: int) -> int:
+    intake = Intake(
+        patient_id=patient_id, kind="first_visit", questionnaire_version="v1",
+        answers={"bladder": SECRET_ANSWER}, ruleset_version="r1", tier="emergency",
+        screening={"flags": [SECRET_ANSWER]},
+    )
+    db.session.add(intake)
+    db.session.flush()
+    call_back = CallBack(patient_id=patient_id, intake_id=intake.id, raised_at=NOW)
+    db.session.add(call_back)
+    db.session.flush()
+    return call_back.id
+
+
+def dead_message(recipient: str, created_at=NOW) -> None:
+    db.session.add(OutboxMessage(
+        dedupe_key=f"test:{recipient}:{created_at.isoformat()}", kind="booking_confirmed",
+        recipient=recipient, subject="Your visit is booked", text_body="...",
+        status=OutboxStatus.DEAD, attempts=8, created_at=created_at,
+    ))
+
+
+def test_lists_call_backs_reviews_and_failed_emails_without_clinical_answers(app, desk, clinic):
+    def setup():
+        call_back_for(clinic.ben)
+        visit(clinic, local(TODAY, 11), status=AppointmentStatus.AWAITING_REVIEW)
+        dead_message("ana@example.com")
+        dead_message("old@example.com", created_at=NOW - timedelta(days=30))
+
+    add(app, setup)
+    page = desk.get("/staff/desk/attention").get_data(as_text=True)
+    assert "Call back now: emergency screenings (1)" in page
+    assert "Ben Walker" in page and 'href="tel:555.777.1234"' in page
+    assert "Bookings awaiting review (1)" in page and "Ana Silva" in page
+    assert "Emails that failed to send (1)" in page and "ana@example.com" in page
+    assert "old@example.com" not in page
+    assert SECRET_ANSWER not in page
+    # The desk's menu counts them.
+    day = desk.get("/staff/desk/day").get_data(as_text=True)
+    assert '<span class="desk-count">3</span>' in day
+
+
+def test_mark_a_call_back_as_called_needs_a_note(app, desk, clinic):
+    call_back = add(app, lambda: call_back_for(clinic.ben))
+    url = f"/staff/desk/call-backs/{call_back}/called"
+    refused = desk.post(url, data={"note": ""})
+    assert refused.status_code == 303
+    assert "Write a short note about the call." in desk.get(refused.location).get_data(
+        as_text=True)
+    with app.app_context():
+        assert db.session.get(CallBack, call_back).called_at is None
+
+    done = desk.post(url, data={"note": "Spoke to Ben: he is at the ER now."})
+    assert done.status_code == 303
+    page = desk.get(done.location).get_data(as_text=True)
+    assert "Marked the call to Ben Walker as made." in page
+    assert "No call-backs waiting." in page
+    with app.app_context():
+        row = db.session.get(CallBack, call_back)
+        desk_user = db.session.scalar(select(User).where(User.email == "desk@example.com"))
+        assert row.called_at == NOW
+        assert row.called_by_id == desk_user.id
+        assert row.note == "Spoke to Ben: he is at the ER now."
+    again = desk.post(url, data={"note": "again"})
+    assert "already marked as called" in desk.get(again.location).get_data(as_text=True)
+
+
+def test_an_empty_list_says_so(app, desk, clinic):
+    page = desk.get("/staff/desk/attention").get_data(as_text=True)
+    assert "No call-backs waiting." in page
+    assert "None awaiting review." in page
+    assert "No failed emails." in page
