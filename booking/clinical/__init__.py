@@ -1,0 +1,1 @@
+"""Practitioners' clinical work: intake review, held-booking decisions, visit outcomes, progress."""

@@ -1,0 +1,258 @@
+"""Practitioners' pages: my day and week, intake charts, the review queue, visit outcomes,
+progress, and the private calendar feed. Thin: parse, call booking.clinical, render.
+
+No url_prefix: the staff pages live under /staff/clinician, while the calendar feed sits at
+/calendar/<token>.ics because calendar apps fetch it without a login (the token is the key).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_security import current_user
+
+from booking.accounts.models import RoleName
+from booking.clinic.service import get_clinic
+from booking.clinical import feed as feeds
+from booking.clinical.forms import ClearanceForm, OutcomeForm, ReviewDecisionForm
+from booking.clinical.service import (
+    WEEK_DAYS,
+    ClinicalError,
+    ReviewNotPending,
+    decide_review,
+    intake_chart,
+    outcome_context,
+    patient_progress,
+    practitioner_filter,
+    practitioner_of,
+    record_clearance,
+    record_outcome,
+    visits_on_days,
+    week_start,
+)
+from booking.clinical.service import review_queue as held_bookings
+from booking.db import now_utc
+from booking.extensions import db
+from booking.intake.models import Intake
+from booking.patients.models import Patient
+from booking.scheduling.models import Appointment, Practitioner
+from booking.web.filters import clinic_zone
+from booking.web.roles import CLINICAL, staff_required
+
+bp = Blueprint("clinician", __name__)
+STAFF = "/staff/clinician"
+
+
+EARLIEST, LATEST = date(2000, 1, 1), date(2200, 1, 1)  # keeps day arithmetic in range
+
+
+def chosen_day(text: str | None) -> date:
+    """The ?date= asked for, else (or when unreadable) today in the clinic's zone."""
+    try:
+        day = date.fromisoformat(text or "")
+    except ValueError:
+        day = None
+    if day is None or not EARLIEST <= day <= LATEST:
+        return now_utc().astimezone(clinic_zone()).date()
+    return day
+
+
+def chosen_filter():
+    return practitioner_filter(current_user, request.args.get("practitioner"))
+
+
+@bp.get(f"{STAFF}/")
+@staff_required(*CLINICAL)
+def home():
+    return redirect(url_for("clinician.my_day"))
+
+
+@bp.get(f"{STAFF}/day")
+@staff_required(*CLINICAL)
+def my_day():
+    day, who = chosen_day(request.args.get("date")), chosen_filter()
+    (visits,) = visits_on_days(day, 1, clinic_zone(), who.ids)
+    return render_template(
+        "clinician/day.html", day=visits, who=who,
+        previous=day - timedelta(days=1), following=day + timedelta(days=1),
+    )
+
+
+@bp.get(f"{STAFF}/week")
+@staff_required(*CLINICAL)
+def my_week():
+    first, who = week_start(chosen_day(request.args.get("date"))), chosen_filter()
+    days = visits_on_days(first, WEEK_DAYS, clinic_zone(), who.ids)
+    return render_template(
+        "clinician/week.html", days=days, who=who, first=first, today=chosen_day(None),
+        previous=first - timedelta(days=WEEK_DAYS), following=first + timedelta(days=WEEK_DAYS),
+    )
+
+
+@bp.get(f"{STAFF}/intakes/<int:intake_id>")
+@staff_required(*CLINICAL)
+def intake(intake_id: int):
+    return render_intake(db.get_or_404(Intake, intake_id), ClearanceForm())
+
+
+def render_intake(found: Intake, form: ClearanceForm):
+    return render_template("clinician/intake.html", chart=intake_chart(found), form=form)
+
+
+@bp.post(f"{STAFF}/intakes/<int:intake_id>/clearance")
+@staff_required(*CLINICAL)
+def clearance(intake_id: int):
+    found = db.get_or_404(Intake, intake_id)
+    form = ClearanceForm()
+    if not form.validate_on_submit():
+        return render_intake(found, form)
+    try:
+        record_clearance(found, form.cleared.data == "yes", form.note.data, current_user)
+    except ClinicalError as error:
+        flash(str(error), "error")
+    else:
+        flash("Needling cleared." if form.cleared.data == "yes" else "Recorded: no needling.")
+    return redirect(url_for("clinician.intake", intake_id=found.id, _anchor="needling"))
+
+
+@bp.get(f"{STAFF}/reviews")
+@staff_required(*CLINICAL)
+def review_queue():
+    return render_queue({})
+
+
+def render_queue(forms: dict[int, ReviewDecisionForm]):
+    who = chosen_filter()
+    held = held_bookings(who.ids, now_utc())
+    for booking in held:
+        forms.setdefault(booking.appointment.id, decision_form(booking.appointment.id))
+    return render_template("clinician/reviews.html", held=held, forms=forms, who=who)
+
+
+def decision_form(appointment_id: int) -> ReviewDecisionForm:
+    # One form per held booking on the page: the prefix keeps their field ids apart.
+    return ReviewDecisionForm(prefix=f"review-{appointment_id}")
+
+
+@bp.post(f"{STAFF}/reviews/<int:appointment_id>")
+@staff_required(*CLINICAL)
+def review_decide(appointment_id: int):
+    appointment = db.get_or_404(Appointment, appointment_id)
+    form = decision_form(appointment.id)
+    if not form.validate_on_submit():
+        return render_queue({appointment.id: form})
+    try:
+        decide_review(appointment, form.outcome, form.note.data, current_user)
+    except ReviewNotPending as error:
+        flash(f"{error} Nothing was changed.", "warning")
+    except ClinicalError as error:
+        flash(str(error), "error")
+    else:
+        flash(DECIDED[form.outcome.value])
+    return redirect(url_for("clinician.review_queue", **request.args))
+
+
+DECIDED = {
+    "approved": "Approved: the booking is confirmed and the patient will be emailed.",
+    "declined": "Declined: the booking is cancelled and the patient will be emailed.",
+    "called": "Noted: the booking stays in the queue.",
+}
+
+
+@bp.route(f"{STAFF}/visits/<int:appointment_id>/outcome", methods=["GET", "POST"])
+@staff_required(*CLINICAL)
+def outcome(appointment_id: int):
+    appointment, now = db.get_or_404(Appointment, appointment_id), now_utc()
+    context = outcome_context(appointment, now)
+    form = OutcomeForm()
+    form.use_activities(context.activities)
+    if context.can_record and form.validate_on_submit():
+        record_outcome(appointment, form.entry(), current_user, now)
+        flash("Outcome saved.")
+        return redirect(url_for("clinician.progress", patient_id=appointment.patient_id))
+    if not form.is_submitted() and context.outcome is not None:
+        form.fill_from(context.outcome)
+    return render_template("clinician/outcome.html", context=context, form=form)
+
+
+@bp.get(f"{STAFF}/patients/<int:patient_id>/progress")
+@staff_required(*CLINICAL)
+def progress(patient_id: int):
+    patient = db.get_or_404(Patient, patient_id)
+    return render_template("clinician/progress.html", progress=patient_progress(patient, now_utc()))
+
+
+# --- The calendar feed ------------------------------------------------------------------------
+
+
+def feed_owner() -> Practitioner | None:
+    """Your own feed; an admin may pick any practitioner's (to revoke a lost phone's address)."""
+    requested = request.values.get("practitioner", "")
+    if is_admin() and requested.isdigit():
+        return db.get_or_404(Practitioner, int(requested))
+    return practitioner_of(current_user)
+
+
+@bp.get(f"{STAFF}/feed")
+@staff_required(*CLINICAL)
+def feed():
+    owner = feed_owner()
+    token = feeds.live_token(owner) if owner is not None else None
+    return render_template(
+        "clinician/feed.html", owner=owner, token=token, address=feed_address(token),
+        choices=practitioner_filter(current_user, None).choices if is_admin() else (),
+    )
+
+
+def is_admin() -> bool:
+    return current_user.has_role(RoleName.ADMIN.value)
+
+
+def feed_address(token) -> str | None:
+    if token is None:
+        return None
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return base + url_for("clinician.calendar_feed", token=token.token)
+
+
+@bp.post(f"{STAFF}/feed")
+@staff_required(*CLINICAL)
+def feed_issue():
+    owner = feed_owner() or abort(404)
+    feeds.issue_token(owner, now_utc())
+    flash("A new feed address is ready. Any old address has stopped working.")
+    return redirect(url_for("clinician.feed", practitioner=owner.id))
+
+
+@bp.post(f"{STAFF}/feed/revoke")
+@staff_required(*CLINICAL)
+def feed_revoke():
+    owner = feed_owner() or abort(404)
+    if feeds.revoke_token(owner, now_utc()):
+        flash("The feed address has stopped working.")
+    return redirect(url_for("clinician.feed", practitioner=owner.id))
+
+
+@bp.get("/calendar/<token>.ics")
+def calendar_feed(token: str):
+    """The feed itself: no login, the token is the key; 404 for unknown or revoked tokens."""
+    owner = feeds.practitioner_for_token(token) or abort(404)
+    clinic = get_clinic()
+    body = feeds.feed_body(
+        owner, now_utc(), clinic.timezone, current_app.config["PUBLIC_BASE_URL"]
+    )
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
