@@ -19,6 +19,7 @@ from booking.scheduling.models import (
     VisitKind,
     WorkingHours,
 )
+from booking.scheduling.service import place_visit
 
 DEMO_PASSWORD = "demo-clinic-2026"
 
@@ -143,27 +144,32 @@ def _seed_week_of_visits(zone, practitioners, services, patients, today) -> int:
                     service = services[rng.choice(["first-visit", "follow-up", "follow-up"])]
                     visit_end = start + timedelta(minutes=service.minutes)
                     if service in practitioner.services and visit_end <= end and rng.random() < 0.3:
-                        db.session.add(
-                            _visit(practitioner, service, rng.choice(patients), start, visit_end)
-                        )
+                        db.session.add(_visit(practitioner, service, rng.choice(patients), start))
                         count += 1
-                        start = visit_end + timedelta(minutes=service.buffer_after_minutes)
-                    start += timedelta(minutes=30)
+                        start = _next_half_hour(
+                            visit_end + timedelta(minutes=service.buffer_after_minutes)
+                        )
+                    else:
+                        start += timedelta(minutes=30)
     return count
 
 
-def _visit(practitioner, service, patient, start, end) -> Appointment:
-    return Appointment(
+def _next_half_hour(moment: datetime) -> datetime:
+    """The first :00 or :30 at or after `moment`, so demo visits sit on the booking grid."""
+    past = timedelta(minutes=moment.minute % 30, seconds=moment.second)
+    return moment if not past else moment - past + timedelta(minutes=30)
+
+
+def _visit(practitioner, service, patient, start) -> Appointment:
+    visit = Appointment(
         practitioner=practitioner,
         service=service,
         patient=patient,
-        starts_at=start,
-        ends_at=end,
-        occupied_from=start - timedelta(minutes=service.buffer_before_minutes),
-        occupied_until=end + timedelta(minutes=service.buffer_after_minutes),
         status=AppointmentStatus.CONFIRMED,
         source="desk",
     )
+    place_visit(visit, service, start)
+    return visit
 
 
 def _seed_staff(practitioners: list[Practitioner]) -> None:

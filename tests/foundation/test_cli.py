@@ -34,6 +34,8 @@ def test_seed_demo_creates_a_believable_clinic(app, runner):
         now = now_utc()
         assert all(now < v.starts_at < now + timedelta(days=9) for v in visits)
         assert all(v.service in v.practitioner.services for v in visits)
+        # Demo visits sit on the booking grid, as visits booked online would.
+        assert all(v.starts_at.minute % 30 == 0 for v in visits)
 
 
 def test_seed_demo_if_empty_leaves_an_existing_clinic_alone(app, runner):
