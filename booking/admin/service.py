@@ -83,25 +83,7 @@ def save_service(
     """Create (service None) or update a service and who offers it."""
     values = _clean_text({name: values[name] for name in SERVICE_FIELDS})
     values["kind"] = VisitKind(values["kind"])
-    created = service is None
-    if created:
-        service = Service(**values)
-        db.session.add(service)
-        changes: dict[str, Any] = {}
-    else:
-        changes = apply_changes(service, values)
-    offered = _by_ids(Practitioner, practitioner_ids)
-    if created or _ids(offered) != _ids(service.practitioners):
-        if not created:
-            changes["practitioners"] = {"from": _ids(service.practitioners), "to": _ids(offered)}
-        service.practitioners = offered
-    db.session.flush()
-    if created:
-        record_audit("service.created", "service", service.id, name=service.name,
-                     practitioners=_ids(offered))
-    elif changes:
-        record_audit("service.updated", "service", service.id, changes=changes)
-    return service
+    return _save_linked(Service, service, values, "practitioners", Practitioner, practitioner_ids)
 
 
 # --- practitioners and their hours -----------------------------------------------------------
@@ -113,25 +95,33 @@ def save_practitioner(
     """Create (practitioner None) or update a practitioner and the services they offer."""
     values = _clean_text({name: values[name] for name in PRACTITIONER_FIELDS})
     values["user_id"] = values["user_id"] or None
-    created = practitioner is None
+    return _save_linked(Practitioner, practitioner, values, "services", Service, service_ids)
+
+
+def _save_linked(model, row, values: dict[str, Any], link: str, linked_model, linked_ids):
+    """Create (row None) or update a row and its many-to-many `link`, auditing what changed.
+
+    Services and practitioners are saved alike: fields, then who offers what.
+    """
+    created = row is None
     if created:
-        practitioner = Practitioner(**values)
-        db.session.add(practitioner)
+        row = model(**values)
+        db.session.add(row)
         changes: dict[str, Any] = {}
     else:
-        changes = apply_changes(practitioner, values)
-    offered = _by_ids(Service, service_ids)
-    if created or _ids(offered) != _ids(practitioner.services):
+        changes = apply_changes(row, values)
+    linked = _by_ids(linked_model, linked_ids)
+    if created or _ids(linked) != _ids(getattr(row, link)):
         if not created:
-            changes["services"] = {"from": _ids(practitioner.services), "to": _ids(offered)}
-        practitioner.services = offered
+            changes[link] = {"from": _ids(getattr(row, link)), "to": _ids(linked)}
+        setattr(row, link, linked)
     db.session.flush()
+    subject = model.__tablename__
     if created:
-        record_audit("practitioner.created", "practitioner", practitioner.id,
-                     name=practitioner.name, services=_ids(offered))
+        record_audit(f"{subject}.created", subject, row.id, name=row.name, **{link: _ids(linked)})
     elif changes:
-        record_audit("practitioner.updated", "practitioner", practitioner.id, changes=changes)
-    return practitioner
+        record_audit(f"{subject}.updated", subject, row.id, changes=changes)
+    return row
 
 
 @dataclass(frozen=True)
