@@ -11,10 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.db import UTCDateTime, now_utc
 from booking.extensions import db
+from booking.intake.screening import Tier
 from booking.patients.models import Patient
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-TIERS = ("emergency", "medical_review", "precaution", "clear")
+TIERS = tuple(tier.value for tier in Tier)  # the screening's tiers, in one place
 
 
 class Intake(db.Model):

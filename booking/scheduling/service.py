@@ -296,9 +296,10 @@ def hold_slot(
     source: str = "online",
 ) -> Appointment:
     """Hold a free time for the clinic's hold length. Raises SlotNotOffered or SlotTaken."""
-    if not is_offered_time(service, start, now, practitioner_id):
-        raise SlotNotOffered("That time is not offered.")
     candidates = offered_slots_at(service, start, now, practitioner_id)
+    # Only a time nobody is free at needs the second look that tells "taken" from "not offered".
+    if not candidates and not is_offered_time(service, start, now, practitioner_id):
+        raise SlotNotOffered("That time is not offered.")
     # A race lost for one practitioner may leave another free at that time ("first available").
     for chosen in practitioners_by_load(candidates, now):
         hold = _new_hold(service, start, chosen, now, source)
