@@ -52,7 +52,6 @@ ROLE_LABELS = {
     RoleName.FRONT_DESK: "Front desk: calendar, bookings and patients' contact details",
     RoleName.PRACTITIONER: "Practitioner: intakes, reviews and visit outcomes",
 }
-KIND_LABELS = {VisitKind.FIRST_VISIT: "First visit", VisitKind.FOLLOW_UP: "Follow-up"}
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -108,7 +107,7 @@ class ServiceForm(FlaskForm):
     )
     description = TextAreaField("Description for patients", validators=[Length(max=2000)])
     kind = SelectField(
-        "Kind of visit", choices=options((k.value, label) for k, label in KIND_LABELS.items())
+        "Kind of visit", choices=options((k.value, k.label) for k in VisitKind)
     )
     minutes = minutes_field("Length in minutes", 5, 480)
     buffer_before_minutes = minutes_field("Buffer before, in minutes", 0, 120, default=0)

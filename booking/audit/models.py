@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from booking.db import UTCDateTime, now_utc
+from booking.db import JSONType, UTCDateTime, now_utc
 from booking.extensions import db
-from booking.intake.models import JSONType
 
 
 class AuditEvent(db.Model):

@@ -10,10 +10,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import User
-from booking.db import UTCDateTime, now_utc
+from booking.db import JSONType, UTCDateTime, enum_column, now_utc
 from booking.extensions import db
-from booking.intake.models import Intake, JSONType
-from booking.scheduling.models import Appointment, Practitioner, enum_column
+from booking.intake.models import Intake
+from booking.scheduling.models import Appointment, Practitioner
 
 # The muscles the clinic's materials name for back pain, in the order a chart lists them.
 MUSCLES: tuple[tuple[str, str], ...] = (

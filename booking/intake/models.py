@@ -5,16 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, event, inspect
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from booking.db import UTCDateTime, now_utc
+from booking.db import JSONType, UTCDateTime, now_utc
 from booking.extensions import db
 from booking.intake.screening import Tier
 from booking.patients.models import Patient
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
 TIERS = tuple(tier.value for tier in Tier)  # the screening's tiers, in one place
 
 

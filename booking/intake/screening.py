@@ -26,8 +26,18 @@ class Tier(enum.StrEnum):
         """Higher is more serious; the highest tier raised wins."""
         return _TIER_RANK[self]
 
+    @property
+    def label(self) -> str:
+        return _TIER_LABELS[self]
+
 
 _TIER_RANK = {Tier.CLEAR: 0, Tier.PRECAUTION: 1, Tier.MEDICAL_REVIEW: 2, Tier.EMERGENCY: 3}
+_TIER_LABELS = {
+    Tier.EMERGENCY: "Emergency",
+    Tier.MEDICAL_REVIEW: "Medical review",
+    Tier.PRECAUTION: "Precaution",
+    Tier.CLEAR: "Clear",
+}
 
 
 class Level(enum.StrEnum):

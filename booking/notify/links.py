@@ -17,11 +17,9 @@ from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 
 from booking.extensions import db
-from booking.scheduling.models import Appointment, AppointmentStatus
+from booking.scheduling.models import HOLD_STATUSES, Appointment
 
 SALT = "manage-visit"
-# A hold is not a booking yet: nobody has been sent a link to it.
-_NEVER_LINKED = (AppointmentStatus.HELD, AppointmentStatus.EXPIRED)
 
 
 def _serializer() -> URLSafeSerializer:
@@ -46,7 +44,7 @@ def appointment_for_token(token: str, now: datetime) -> Appointment | None:
     if (
         appointment is None
         or appointment.sequence != sequence
-        or appointment.status in _NEVER_LINKED
+        or appointment.status in HOLD_STATUSES  # a hold: never linked
         or now >= appointment.starts_at
     ):
         return None

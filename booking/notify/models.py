@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from booking.db import UTCDateTime, now_utc
+from booking.db import UTCDateTime, enum_column, now_utc
 from booking.extensions import db
-from booking.scheduling.models import enum_column
 
 
 class OutboxStatus(enum.StrEnum):

@@ -63,7 +63,7 @@ AFTER_CARE_STATUSES = IN_PATIENT_CALENDAR
 
 
 def register_notifications(app: Flask) -> None:
-    """Connect the booking signals, the worker's checks and the templates' link helper."""
+    """Connect the booking signals and the worker's checks."""
     booking_made.connect(on_booking_made)
     booking_moved.connect(on_booking_moved)
     booking_cancelled.connect(on_booking_cancelled)
@@ -71,7 +71,6 @@ def register_notifications(app: Flask) -> None:
     call_back_raised.connect(on_call_back_raised)
     register_still_applies(REMINDER, reminder_still_applies)
     register_still_applies(AFTER_CARE, after_care_still_applies)
-    app.add_template_global(manage_token)
 
 
 # --- signal receivers -----------------------------------------------------------------------

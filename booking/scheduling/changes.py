@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from booking.clinic.service import get_clinic
 from booking.extensions import db
-from booking.scheduling.models import Appointment, AppointmentStatus
+from booking.scheduling.models import BOOKED_STATUSES, Appointment, AppointmentStatus
 from booking.scheduling.service import (
     SchedulingError,
     SlotNotOffered,
@@ -26,8 +26,6 @@ from booking.scheduling.service import (
 )
 from booking.scheduling.signals import booking_cancelled, booking_moved
 
-# Bookings that can still be moved or cancelled: not yet begun, not already ended.
-CHANGEABLE_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.AWAITING_REVIEW)
 CANCELLED_BY = ("patient", "clinic")
 
 
@@ -37,7 +35,7 @@ class NotChangeable(SchedulingError):
 
 def can_patient_change(appointment: Appointment, now: datetime) -> bool:
     """May the patient move or cancel online? Only outside the clinic's cancellation window."""
-    if appointment.status not in CHANGEABLE_STATUSES:
+    if appointment.status not in BOOKED_STATUSES:
         return False
     return now < appointment.starts_at - get_clinic().cancellation_window
 
@@ -110,5 +108,5 @@ def cancel_appointment(appointment: Appointment, reason: str, by: str) -> Appoin
 
 
 def _check_changeable(appointment: Appointment) -> None:
-    if appointment.status not in CHANGEABLE_STATUSES:
+    if appointment.status not in BOOKED_STATUSES:
         raise NotChangeable("This visit can no longer be changed.")

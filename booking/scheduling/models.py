@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -21,29 +20,23 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from booking.db import UTCDateTime, now_utc
+from booking.db import UTCDateTime, enum_column, now_utc
 from booking.extensions import db
 
 if TYPE_CHECKING:
     from booking.patients.models import Patient
 
 
-def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
-    """A portable enum: a short string with a CHECK constraint, storing the enum's values."""
-    return Enum(
-        enum_cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
-
-
 class VisitKind(enum.StrEnum):
     FIRST_VISIT = "first_visit"
     FOLLOW_UP = "follow_up"
+
+    @property
+    def label(self) -> str:
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {VisitKind.FIRST_VISIT: "First visit", VisitKind.FOLLOW_UP: "Follow-up"}
 
 
 class AppointmentStatus(enum.StrEnum):
@@ -56,9 +49,26 @@ class AppointmentStatus(enum.StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
 
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
 
-# Statuses that occupy the practitioner's time. A held appointment past its expiry still counts
-# for the database until it is marked expired; the services expire stale holds before writing.
+
+_STATUS_LABELS = {
+    AppointmentStatus.HELD: "Held",
+    AppointmentStatus.AWAITING_REVIEW: "Awaiting review",
+    AppointmentStatus.CONFIRMED: "Confirmed",
+    AppointmentStatus.CHECKED_IN: "Checked in",
+    AppointmentStatus.COMPLETED: "Completed",
+    AppointmentStatus.NO_SHOW: "No-show",
+    AppointmentStatus.CANCELLED: "Cancelled",
+    AppointmentStatus.EXPIRED: "Hold ended",
+}
+
+# The named sets of statuses; code says which set it means instead of listing statuses.
+# Statuses that occupy the practitioner's time (and that calendars show). A held appointment past
+# its expiry still counts for the database until it is marked expired; the services expire stale
+# holds before writing.
 ACTIVE_STATUSES = (
     AppointmentStatus.HELD,
     AppointmentStatus.AWAITING_REVIEW,
@@ -66,6 +76,16 @@ ACTIVE_STATUSES = (
     AppointmentStatus.CHECKED_IN,
     AppointmentStatus.COMPLETED,
     AppointmentStatus.NO_SHOW,
+)
+# Booked and still to happen: the patient or the desk may move or cancel it.
+BOOKED_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.AWAITING_REVIEW)
+# A hold, live or lapsed: not yet a booking.
+HOLD_STATUSES = (AppointmentStatus.HELD, AppointmentStatus.EXPIRED)
+# The patient has the visit in their calendar: an .ics went out once it was confirmed.
+IN_PATIENT_CALENDAR_STATUSES = (
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.COMPLETED,
 )
 ACTIVE_STATUS_SQL = ", ".join(f"'{s.value}'" for s in ACTIVE_STATUSES)
 

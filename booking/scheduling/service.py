@@ -27,6 +27,7 @@ from booking.scheduling.availability import (
 from booking.scheduling.availability import WorkingHours as HoursRule
 from booking.scheduling.models import (
     ACTIVE_STATUSES,
+    HOLD_STATUSES,
     Appointment,
     AppointmentStatus,
     ClinicClosure,
@@ -366,7 +367,7 @@ def find_own_hold(hold_id: int, hold_key: str) -> Appointment | None:
     hold = db.session.get(Appointment, hold_id)
     if hold is None or hold.hold_key is None or not secrets.compare_digest(hold.hold_key, hold_key):
         return None
-    return hold if hold.status in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED) else None
+    return hold if hold.status in HOLD_STATUSES else None
 
 
 def find_live_hold(hold_id: int, hold_key: str, now: datetime) -> Appointment | None:
@@ -383,7 +384,7 @@ def hold_seconds_left(hold: Appointment, now: datetime) -> int:
 
 def release_hold(hold: Appointment) -> None:
     """Give a held time back for good (the patient chose another, or screening stopped it)."""
-    if hold.status in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
+    if hold.status in HOLD_STATUSES:
         hold.status = AppointmentStatus.EXPIRED
         hold.hold_key = None
         db.session.flush()
@@ -409,7 +410,7 @@ def confirm_hold(
     status: AppointmentStatus = AppointmentStatus.CONFIRMED,
 ) -> Appointment:
     """Turn a hold into a booking. A hold that ran out still books if nobody took the time."""
-    if hold.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
+    if hold.status not in HOLD_STATUSES:
         raise HoldGone("This booking has already been completed.")
     try:
         # Change inside the savepoint: begin_nested() first flushes what is pending, and a refused

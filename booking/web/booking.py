@@ -18,7 +18,13 @@ from booking.intake.service import IntakeSubmission, record_intake
 from booking.patients.models import Patient
 from booking.patients.service import find_or_create_patient
 from booking.scheduling.availability import Slot
-from booking.scheduling.models import Appointment, AppointmentStatus, Practitioner, Service
+from booking.scheduling.models import (
+    BOOKED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Practitioner,
+    Service,
+)
 from booking.scheduling.service import (
     SlotNotOffered,
     SlotTaken,
@@ -39,7 +45,6 @@ from booking.web.intake_flow import IntakeDraft, resume_url
 
 bp = Blueprint("booking", __name__, url_prefix="/book")
 WEEK = 7
-BOOKED_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.AWAITING_REVIEW)
 
 
 def active_service(slug: str) -> Service:

@@ -50,8 +50,6 @@ from booking.scheduling.desk import (
     wants_intake,
 )
 from booking.scheduling.desk_calendar import (
-    STATUS_LABELS,
-    TIER_LABELS,
     day_board,
     latest_tiers,
     week_board,
@@ -94,33 +92,9 @@ NOT_OFFERED = "That time is not one the clinic offers (outside hours, too soon o
 def desk_globals():
     return {
         "attention_count": attention_count(now_utc()),
-        "status_labels": STATUS_LABELS,
-        "tier_labels": TIER_LABELS,
     }
 
 
-@bp.app_template_filter("local_hhmm")
-def local_hhmm(moment: datetime) -> str:
-    """'14:30': the wall-clock value a time button posts."""
-    return moment.astimezone(get_clinic().zone).strftime("%H:%M")
-
-
-@bp.app_template_filter("local_iso_day")
-def local_iso_day(moment: datetime) -> str:
-    return local_day(moment).isoformat()
-
-
-@bp.app_template_filter("local_day_short")
-def local_day_short(moment: datetime) -> str:
-    return moment.astimezone(get_clinic().zone).strftime("%a %b %-d")
-
-
-@bp.app_template_filter("add_days")
-def add_days(day: date, days: int) -> date:
-    return day + timedelta(days=days)
-
-
-bp.add_app_template_filter(waitlist.describe_preferences, "waitlist_when")
 
 
 # --- Calendars -------------------------------------------------------------------------------
