@@ -27,7 +27,6 @@ from booking.extensions import db
 from booking.intake.models import CallBack
 from booking.intake.signals import call_back_raised
 from booking.notify import messages
-from booking.notify.links import manage_token
 from booking.notify.messages import Email
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.notify.outbox import enqueue, register_still_applies

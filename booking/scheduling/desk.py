@@ -25,12 +25,12 @@ from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.notify.outbox import NO_LONGER_APPLIES, enqueue
 from booking.patients.models import Patient
 from booking.scheduling.changes import (
-    CHANGEABLE_STATUSES,
     cancel_appointment,
     move_appointment,
 )
 from booking.scheduling.models import (
     ACTIVE_STATUSES,
+    BOOKED_STATUSES,
     Appointment,
     AppointmentStatus,
     Practitioner,
@@ -115,7 +115,7 @@ TRANSITIONS = {
 def refusal(appointment: Appointment, action: str, now: datetime) -> str | None:
     """Why `action` is not allowed for the appointment now, or None when it is."""
     if action in ("move", "cancel"):
-        if appointment.status not in CHANGEABLE_STATUSES:
+        if appointment.status not in BOOKED_STATUSES:
             done = "moved" if action == "move" else "cancelled"
             return f"A visit that is {_said(appointment.status)} cannot be {done}."
         return None
