@@ -26,7 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_filters(app)
     register_commands(app)
-    register_notifications(app)
+    register_signal_receivers(app)
     return app
 
 
@@ -34,13 +34,14 @@ def register_extensions(app: Flask) -> None:
     import booking.models  # noqa: F401  (every model registered before migrations look)
     from booking.accounts.security import init_security
     from booking.extensions import csrf, db, limiter, mail, migrate
+    from booking.notify.staff_mail import OutboxMailUtil
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
     mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    init_security(app)  # Flask-Security with the outbox mailer, idle timeout, rate limits
+    init_security(app, OutboxMailUtil)  # staff sign-in; its emails go through the outbox
 
 
 def register_transaction_boundary(app: Flask) -> None:
@@ -100,8 +101,10 @@ def register_commands(app: Flask) -> None:
     register(app)
 
 
-def register_notifications(app: Flask) -> None:
-    """Emails follow bookings: the receivers of the scheduling signals queue them."""
+def register_signal_receivers(app: Flask) -> None:
+    """What follows a booking change: the emails (notify) and the waitlist's offers."""
     from booking.notify.receivers import register_notifications
+    from booking.scheduling.waitlist import connect_waitlist
 
     register_notifications(app)
+    connect_waitlist()

@@ -16,7 +16,6 @@ from flask_security import current_user, logout_user
 
 from booking.accounts.datastore import user_datastore
 from booking.accounts.forms import StaffLoginForm
-from booking.accounts.mail import OutboxMailUtil
 from booking.extensions import limiter, security
 
 LAST_SEEN_KEY = "staff_last_seen"
@@ -34,13 +33,17 @@ LIMITED_PER_IP = (
 LIMITED_PER_EMAIL = ("security.login", "security.forgot_password")
 
 
-def init_security(app: Flask) -> None:
-    """Bind Flask-Security to the app with the outbox mailer, idle timeout and rate limits."""
+def init_security(app: Flask, mail_util_cls: type) -> None:
+    """Bind Flask-Security to the app with the given mailer, idle timeout and rate limits.
+
+    The mailer (the outbox's, from notify) is passed in by the app factory: accounts sit below
+    notify and never import it.
+    """
     app.config.setdefault("SECURITY_TOTP_ISSUER", app.config["CLINIC_NAME"])
     app.config.setdefault("SECURITY_TWO_FACTOR_RESCUE_MAIL", app.config["CLINIC_EMAIL"])
     # The mailer is a constructor-only option (init_app ignores it), and the Security object is
     # made in booking.extensions before the outbox can be imported: set it before binding.
-    security._mail_util_cls = OutboxMailUtil
+    security._mail_util_cls = mail_util_cls
     security.init_app(app, user_datastore, login_form=StaffLoginForm)
     app.before_request(end_idle_staff_session)
     limit_sign_in(app)

@@ -2,7 +2,9 @@
 
 Emails carry the minimum: the clinic, the date, time and place, and links. Builders take an
 appointment (never an intake), so no symptom, answer, score or diagnosis can reach an email.
-Bodies are rendered from templates/emails/ (a shared layout for each of text and HTML).
+Bodies are rendered from templates/emails/ (a shared layout for each of text and HTML). Every
+email the product sends is written here; the domain asks for one through a signal or a
+function of `notify.receivers`.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from typing import Any
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from booking import formatting
 from booking.clinic.service import get_clinic
 from booking.extensions import db
 from booking.notify.ics import CalendarEvent, Method, appointment_uid, event_calendar
 from booking.notify.links import calendar_domain, calendar_url, external_url, manage_url
-from booking.scheduling.models import Appointment, Service, VisitKind
-from booking.web.filters import date_long, local_time
+from booking.scheduling.availability import Slot
+from booking.scheduling.models import Appointment, Practitioner, Service, VisitKind, WaitlistEntry
 
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -64,7 +67,7 @@ def review_outcome(appointment: Appointment, approved: bool) -> Email:
         subject = f"Your visit is confirmed: {_when(appointment.starts_at)}"
         ics = visit_calendar(appointment, Method.REQUEST)
     else:
-        subject = f"We could not confirm your visit on {date_long(appointment.starts_at)}"
+        subject = f"We could not confirm your visit on {_day(appointment.starts_at)}"
         ics = None
     return _render(
         "review_outcome",
@@ -90,7 +93,7 @@ def cancelled(appointment: Appointment, by: str, calendar: bool) -> Email:
     ics = visit_calendar(appointment, Method.CANCEL) if calendar else None
     return _render(
         "cancelled",
-        f"Your visit on {date_long(appointment.starts_at)} is cancelled",
+        f"Your visit on {_day(appointment.starts_at)} is cancelled",
         {
             **_visit(appointment, links=False),
             "by": by,
@@ -117,6 +120,39 @@ def after_care(appointment: Appointment) -> Email:
         "after_care",
         f"After your first visit at {get_clinic().name}",
         {**_visit(appointment, links=False), "book_url": _next_visit_url(appointment)},
+    )
+
+
+def intake_request(appointment: Appointment) -> Email:
+    """A first visit booked by the desk: how to answer the health questions. Text only."""
+    return _render(
+        "intake_request",
+        f"Before your first visit at {get_clinic().name}",
+        _visit(appointment, links=False),
+        html=False,
+    )
+
+
+def waitlist_offer(entry: WaitlistEntry, slot: Slot) -> Email:
+    """An earlier time has freed up; the link opens the public times page on that day. Text only."""
+    clinic = get_clinic()
+    day = slot.start.astimezone(clinic.zone).date()
+    link = external_url(
+        "booking.times", slug=entry.service.slug, practitioner=slot.practitioner_id,
+        start=day.isoformat(),
+    )
+    return _render(
+        "waitlist_offer",
+        f"An earlier time is free at {clinic.name}",
+        {
+            "clinic": clinic,
+            "first_name": entry.patient.first_name,
+            "starts_at": slot.start,
+            "service": entry.service,
+            "practitioner": db.session.get(Practitioner, slot.practitioner_id),
+            "link": link,
+        },
+        html=False,
     )
 
 
@@ -215,14 +251,25 @@ def _next_visit_url(appointment: Appointment) -> str:
 
 def _when(moment: datetime) -> str:
     """'Monday, November 2, 2026 at 9:00 AM' in the clinic's zone."""
-    return f"{date_long(moment)} at {local_time(moment)}"
+    return formatting.moment_long(moment.astimezone(get_clinic().zone))
 
 
-def _render(name: str, subject: str, context: dict[str, Any], ics: bytes | None = None) -> Email:
+def _day(moment: datetime) -> str:
+    """'Monday, November 2, 2026' in the clinic's zone."""
+    return formatting.day_long(moment.astimezone(get_clinic().zone))
+
+
+def _render(
+    name: str,
+    subject: str,
+    context: dict[str, Any],
+    ics: bytes | None = None,
+    html: bool = True,
+) -> Email:
     context = {**context, "subject": subject}
     text = render_template(f"emails/{name}.txt", **context)
-    html = render_template(f"emails/{name}.html", **context)
-    return Email(subject=subject, text=_tidy(text), html=html.strip(), ics=ics)
+    html_body = render_template(f"emails/{name}.html", **context).strip() if html else ""
+    return Email(subject=subject, text=_tidy(text), html=html_body, ics=ics)
 
 
 def _tidy(text: str) -> str:

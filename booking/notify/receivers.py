@@ -31,12 +31,20 @@ from booking.notify.messages import Email
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.notify.outbox import enqueue, register_still_applies
 from booking.patients.models import Patient
-from booking.scheduling.models import Appointment, AppointmentStatus, VisitKind
+from booking.scheduling.availability import Slot
+from booking.scheduling.models import (
+    IN_PATIENT_CALENDAR_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    VisitKind,
+    WaitlistEntry,
+)
 from booking.scheduling.signals import (
     booking_cancelled,
     booking_made,
     booking_moved,
     review_decided,
+    waitlist_time_offered,
 )
 
 CONFIRMATION = "confirmation"
@@ -48,17 +56,13 @@ REMINDER = "reminder"
 AFTER_CARE = "after_care"
 STAFF_REVIEW_ALERT = "staff_review_alert"
 STAFF_CALL_BACK_ALERT = "staff_call_back_alert"
+INTAKE_REQUEST = "intake_request"
+WAITLIST_OFFER = "waitlist_offer"
 
 REMINDER_AT = time(10, 0)  # clinic time, the day before the visit
 AFTER_CARE_DELAY = timedelta(hours=2)
 AFTER_CARE_LATEST = timedelta(days=3)  # the soreness it speaks of lasts 24-72 hours
-# The patient has the visit in their calendar (an .ics went out) only once it is confirmed.
-IN_PATIENT_CALENDAR = (
-    AppointmentStatus.CONFIRMED,
-    AppointmentStatus.CHECKED_IN,
-    AppointmentStatus.COMPLETED,
-)
-AFTER_CARE_STATUSES = IN_PATIENT_CALENDAR
+AFTER_CARE_STATUSES = IN_PATIENT_CALENDAR_STATUSES  # the visit took place
 
 
 def register_notifications(app: Flask) -> None:
@@ -68,6 +72,7 @@ def register_notifications(app: Flask) -> None:
     booking_cancelled.connect(on_booking_cancelled)
     review_decided.connect(on_review_decided)
     call_back_raised.connect(on_call_back_raised)
+    waitlist_time_offered.connect(on_waitlist_time_offered)
     register_still_applies(REMINDER, reminder_still_applies)
     register_still_applies(AFTER_CARE, after_care_still_applies)
 
@@ -93,7 +98,7 @@ def on_booking_moved(
 ) -> None:
     """A moved booking: the change (updating the calendar entry), a new reminder and after-care."""
     patient = _patient(appointment)
-    calendar = appointment.status in IN_PATIENT_CALENDAR
+    calendar = appointment.status in IN_PATIENT_CALENDAR_STATUSES
     _queue_to_patient(
         appointment,
         patient,
@@ -111,7 +116,7 @@ def on_booking_cancelled(
 ) -> None:
     """A cancelled booking: the notice, removing the calendar entry when there is one."""
     # Without a previous status, send the CANCEL anyway: a client ignores one for an unknown UID.
-    calendar = previous_status is None or previous_status in IN_PATIENT_CALENDAR
+    calendar = previous_status is None or previous_status in IN_PATIENT_CALENDAR_STATUSES
     _queue_to_patient(
         appointment,
         _patient(appointment),
@@ -179,6 +184,28 @@ def queue_call_back_alert(call_back: CallBack) -> None:
     _enqueue(key, STAFF_CALL_BACK_ALERT, get_clinic().email, email)
 
 
+def on_waitlist_time_offered(entry: WaitlistEntry, slot: Slot, **_: object) -> bool:
+    """Email the offer; False when this time was offered to this entry before."""
+    key = f"waitlist-offer:{entry.id}:{slot.practitioner_id}:{slot.start:%Y%m%dT%H%M%SZ}"
+    email = messages.waitlist_offer(entry, slot)
+    return _enqueue(key, WAITLIST_OFFER, entry.patient.email, email) is not None
+
+
+def queue_intake_request(appointment: Appointment) -> bool:
+    """Email a desk-booked first-visit patient how to give their health questionnaire.
+
+    Minimal for now: there is no per-appointment questionnaire link yet, so the email asks the
+    patient to come 15 minutes early to answer at the clinic (or to call). False when the
+    patient has no email or was already asked.
+    """
+    patient = _patient(appointment)
+    if patient is None or not patient.email:
+        return False
+    email = messages.intake_request(appointment)
+    key = f"intake-request:{appointment.id}"
+    return _enqueue(key, INTAKE_REQUEST, patient.email, email, appointment.id) is not None
+
+
 def reminder_time(starts_at: datetime) -> datetime:
     """10:00 clinic time on the day before the visit, as UTC (right across daylight saving)."""
     zone = get_clinic().zone
@@ -227,14 +254,15 @@ def _enqueue(
     email: Email,
     appointment_id: int | None = None,
     send_after: datetime | None = None,
-) -> None:
-    enqueue(
+) -> OutboxMessage | None:
+    """Queue the email; None when a message with the key was queued before."""
+    return enqueue(
         dedupe_key=key,
         kind=kind,
         recipient=recipient,
         subject=email.subject,
         text_body=email.text,
-        html_body=email.html,
+        html_body=email.html or None,
         ics=email.ics,
         appointment_id=appointment_id,
         send_after=send_after,

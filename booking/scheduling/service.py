@@ -102,6 +102,27 @@ def _bookable(what, service: Service, practitioner_id: int | None):
     return query
 
 
+def active_service(key: int | str | None) -> Service | None:
+    """An active service by id (a number) or slug (text); None when there is no such service."""
+    if key is None or key == "":
+        return None
+    match = Service.id == key if isinstance(key, int) else Service.slug == key
+    return db.session.scalar(select(Service).where(match, Service.active.is_(True)))
+
+
+def active_services() -> list[Service]:
+    return list(db.session.scalars(
+        select(Service).where(Service.active.is_(True)).order_by(Service.id)
+    ))
+
+
+def active_practitioners() -> list[Practitioner]:
+    return list(db.session.scalars(
+        select(Practitioner).where(Practitioner.active.is_(True))
+        .order_by(Practitioner.name, Practitioner.id)
+    ))
+
+
 def bookable_practitioners(
     service: Service, practitioner_id: int | None = None
 ) -> list[Practitioner]:
@@ -248,11 +269,6 @@ def expire_stale_holds(practitioner_id: int, now: datetime) -> None:
         .values(status=AppointmentStatus.EXPIRED)
         .execution_options(synchronize_session=False)
     )
-
-
-def choose_practitioner(candidates: list[Slot], now: datetime) -> int:
-    """Among practitioners free at a time, the one with the fewest visits that day."""
-    return practitioners_by_load(candidates, now)[0]
 
 
 def practitioners_by_load(candidates: list[Slot], now: datetime) -> list[int]:

@@ -1,4 +1,4 @@
-"""What happened to an appointment, for whoever must follow (emails, calendar feeds, audit).
+"""What happened to an appointment or the waitlist, for whoever must follow (emails, offers).
 
 Senders are the scheduling services, inside the request's transaction: a receiver that writes
 (the outbox) commits or rolls back together with the change that caused it.
@@ -16,3 +16,6 @@ booking_moved = _signals.signal("booking-moved")
 booking_cancelled = _signals.signal("booking-cancelled")
 # sender: the Appointment a practitioner reviewed; kwargs: outcome ("approved" | "declined")
 review_decided = _signals.signal("review-decided")
+# sender: the WaitlistEntry offered a freed time; kwargs: slot (availability.Slot). A receiver
+# returns True when it sent the offer, False when this time was already offered to the entry.
+waitlist_time_offered = _signals.signal("waitlist-time-offered")

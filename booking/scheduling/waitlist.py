@@ -2,9 +2,10 @@
 
 When a visit is cancelled or moved, the waiting entries that the freed time suits (same
 service, that practitioner or any, a weekday and time window they gave, before the visit they
-already have) are each emailed an offer, earliest entry first. The link opens the ordinary
-public times page on that day: whoever holds the time first gets it, through the normal hold;
-the others find it taken and are shown the nearest free times. Emails carry no health detail.
+already have) are each offered it, earliest entry first: the `waitlist_time_offered` signal
+brings the email (written in notify), whose link opens the ordinary public times page on that
+day. Whoever holds the time first gets it, through the normal hold; the others find it taken
+and are shown the nearest free times.
 """
 
 from __future__ import annotations
@@ -13,30 +14,31 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, time
 
-from flask import render_template
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from booking import formatting
 from booking.audit.service import record_audit
 from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
-from booking.notify.links import external_url
-from booking.notify.models import OutboxMessage
-from booking.notify.outbox import enqueue
 from booking.patients.models import Patient
 from booking.scheduling.availability import Slot
 from booking.scheduling.models import (
     ALL_WEEKDAYS,
     OPEN_WAITLIST_STATUSES,
     Appointment,
-    Practitioner,
     Service,
     WaitlistEntry,
     WaitlistStatus,
 )
 from booking.scheduling.service import find_free_slots
-from booking.scheduling.signals import booking_cancelled, booking_made, booking_moved
+from booking.scheduling.signals import (
+    booking_cancelled,
+    booking_made,
+    booking_moved,
+    waitlist_time_offered,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,6 @@ WINDOW_NAMES = {
     "evening": "evenings",
 }
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-OFFER_KIND = "waitlist_offer"
 
 
 def weekday_mask(weekdays: Sequence[int]) -> int:
@@ -73,11 +74,8 @@ def describe_preferences(entry: WaitlistEntry) -> str:
     for name, times in WINDOWS.items():
         if window == times:
             return f"{said_days}, {WINDOW_NAMES[name]}"
-    return f"{said_days}, {_clock(entry.earliest_start)} to {_clock(entry.latest_end)}"
-
-
-def _clock(wall: time) -> str:
-    return wall.strftime("%-I:%M %p")
+    clock = formatting.clock
+    return f"{said_days}, {clock(entry.earliest_start)} to {clock(entry.latest_end)}"
 
 
 def add_to_waitlist(
@@ -155,8 +153,8 @@ def offer_freed_time(
     freed_until: datetime,
     now: datetime,
     skip_patient_id: int | None = None,
-) -> list[OutboxMessage]:
-    """Email an offer to every open entry that a now-free time starting in the range suits."""
+) -> list[WaitlistEntry]:
+    """Offer every open entry a now-free time starting in the range that suits it."""
     entries = [
         entry
         for entry in open_entries()
@@ -164,7 +162,7 @@ def offer_freed_time(
     ]
     day = freed_from.astimezone(get_clinic().zone).date()
     free_by_service: dict[int, list[Slot]] = {}
-    offers = []
+    offered = []
     for entry in entries:
         if entry.service_id not in free_by_service:
             free_by_service[entry.service_id] = [
@@ -173,55 +171,34 @@ def offer_freed_time(
                 if freed_from <= slot.start < freed_until
             ]
         slot = next((s for s in free_by_service[entry.service_id] if suits(entry, s)), None)
-        if slot is None:
-            continue
-        message = _queue_offer(entry, slot, now)
-        if message is not None:
-            offers.append(message)
-    return offers
+        if slot is not None and _offer(entry, slot, now):
+            offered.append(entry)
+    return offered
 
 
-def _queue_offer(entry: WaitlistEntry, slot: Slot, now: datetime) -> OutboxMessage | None:
-    clinic = get_clinic()
-    body = render_template(
-        "desk/emails/waitlist_offer.txt",
-        clinic=clinic,
-        patient=entry.patient,
-        service=entry.service,
-        practitioner=db.session.get(Practitioner, slot.practitioner_id),
-        start=slot.start.astimezone(clinic.zone),
-        link=offer_link(entry.service, slot),
+def _offer(entry: WaitlistEntry, slot: Slot, now: datetime) -> bool:
+    """Send the offer; False when this time was offered to this entry before (not sent again)."""
+    answers = waitlist_time_offered.send(entry, slot=slot)
+    if not any(sent for _receiver, sent in answers):
+        return False
+    entry.status = WaitlistStatus.OFFERED
+    entry.offered_at = now
+    db.session.flush()
+    record_audit(
+        "waitlist.offered", "waitlist_entry", entry.id,
+        practitioner_id=slot.practitioner_id, starts_at=slot.start.isoformat(),
     )
-    message = enqueue(
-        dedupe_key=(
-            f"waitlist-offer:{entry.id}:{slot.practitioner_id}:{slot.start:%Y%m%dT%H%M%SZ}"
-        ),
-        kind=OFFER_KIND,
-        recipient=entry.patient.email,
-        subject=f"An earlier time is free at {clinic.name}",
-        text_body=body,
-    )
-    if message is not None:
-        entry.status = WaitlistStatus.OFFERED
-        entry.offered_at = now
-        db.session.flush()
-        record_audit(
-            "waitlist.offered", "waitlist_entry", entry.id,
-            practitioner_id=slot.practitioner_id, starts_at=slot.start.isoformat(),
-        )
-    return message
+    return True
 
 
-def offer_link(service: Service, slot: Slot) -> str:
-    """The public times page for the service, practitioner and day: the normal booking flow."""
-    day = slot.start.astimezone(get_clinic().zone).date()
-    return external_url(
-        "booking.times", slug=service.slug, practitioner=slot.practitioner_id,
-        start=day.isoformat(),
-    )
+# --- Following the scheduling signals ----------------------------------------------------------
 
 
-# --- Following the scheduling signals ---------------------------------------------------------
+def connect_waitlist() -> None:
+    """Freed times are offered and bookings close entries: the app factory connects these."""
+    booking_cancelled.connect(offer_after_cancellation)
+    booking_moved.connect(offer_after_move)
+    booking_made.connect(close_entries_on_booking)
 
 
 def _offer_safely(practitioner_id, freed_from, freed_until, skip_patient_id) -> None:
@@ -233,7 +210,6 @@ def _offer_safely(practitioner_id, freed_from, freed_until, skip_patient_id) -> 
         logger.exception("waitlist offers for practitioner %s failed", practitioner_id)
 
 
-@booking_cancelled.connect
 def offer_after_cancellation(appointment: Appointment, **_kwargs) -> None:
     db.session.flush()
     _offer_safely(
@@ -242,8 +218,8 @@ def offer_after_cancellation(appointment: Appointment, **_kwargs) -> None:
     )
 
 
-@booking_moved.connect
 def offer_after_move(appointment: Appointment, previous_start: datetime, **kwargs) -> None:
+    """The time the visit left, with the practitioner it left (the desk may change both)."""
     db.session.flush()
     practitioner_id = kwargs.get("previous_practitioner_id") or appointment.practitioner_id
     length = appointment.ends_at - appointment.starts_at
@@ -252,7 +228,6 @@ def offer_after_move(appointment: Appointment, previous_start: datetime, **kwarg
     )
 
 
-@booking_made.connect
 def close_entries_on_booking(appointment: Appointment, **_kwargs) -> None:
     """A patient who books the service (an offered time or any other) is no longer waiting."""
     if appointment.patient_id is None:

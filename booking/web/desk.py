@@ -1,5 +1,7 @@
 """The front desk: day and week calendars, booking phone callers, visit actions, patients,
 the "needs attention" list and the waitlist. Every page works without JavaScript.
+
+Views parse the form, make one `frontdesk` call and show what it came to.
 """
 
 from __future__ import annotations
@@ -17,55 +19,38 @@ from flask import (
     url_for,
 )
 from flask_security import current_user
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from booking import formatting
 from booking.audit.service import record_audit
 from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
+from booking.frontdesk.attention import attention_count, mark_called, needs_attention
+from booking.frontdesk.board import day_board, latest_tiers, week_board, week_start
+from booking.frontdesk.outcome import DeskActionRefused, Outcome
+from booking.frontdesk.patients import patient_visits, upcoming_visits
+from booking.frontdesk.phone_booking import book_for_caller, free_starts, wants_intake
+from booking.frontdesk.time_off import add_time_off, remove_time_off, week_time_off
+from booking.frontdesk.visits import (
+    TRANSITIONS,
+    allowed_actions,
+    cancel_visit,
+    change_status,
+    local_start,
+    move_visit,
+    when_said,
+)
 from booking.intake.models import CallBack
 from booking.patients.models import Patient
 from booking.patients.search import search_patients
 from booking.patients.service import find_or_create_patient
 from booking.scheduling import waitlist
-from booking.scheduling.availability import Slot
-from booking.scheduling.changes import NotChangeable
-from booking.scheduling.desk import (
-    TRANSITIONS,
-    DeskActionRefused,
-    add_time_off,
-    allowed_actions,
-    attention_count,
-    book_for_caller,
-    cancel_visit,
-    change_status,
-    free_starts,
-    local_start,
-    mark_called,
-    move_visit,
-    needs_attention,
-    queue_intake_request,
-    remove_time_off,
-    wants_intake,
-)
-from booking.scheduling.desk_calendar import (
-    day_board,
-    latest_tiers,
-    week_board,
-    week_start,
-)
-from booking.scheduling.models import (
-    Appointment,
-    AppointmentStatus,
-    Practitioner,
-    Service,
-    TimeOff,
-    WaitlistEntry,
-)
+from booking.scheduling.models import Appointment, Practitioner, TimeOff, WaitlistEntry
 from booking.scheduling.service import (
-    SlotNotOffered,
-    SlotTaken,
+    active_practitioners,
+    active_service,
+    active_services,
     bookable_practitioners,
     first_free_day,
 )
@@ -79,22 +64,19 @@ from booking.web.desk_forms import (
     WaitlistForm,
     optional_id,
 )
+from booking.web.filters import local_day
 from booking.web.forms import ContactForm
+from booking.web.parsing import parse_day
 from booking.web.roles import DESK, staff_required
 
 bp = Blueprint("desk", __name__, url_prefix="/staff/desk")
+BAD_DATE = "That date could not be read: choose a day between the years 2000 and 2200."
 
-TAKEN = "That time is taken. Choose one of the nearest free times below."
-NOT_OFFERED = "That time is not one the clinic offers (outside hours, too soon or too far ahead)."
 
 
 @bp.context_processor
 def desk_globals():
-    return {
-        "attention_count": attention_count(now_utc()),
-    }
-
-
+    return {"attention_count": attention_count(now_utc())}
 
 
 # --- Calendars -------------------------------------------------------------------------------
@@ -110,13 +92,13 @@ def index():
 @staff_required(*DESK)
 def day():
     now = now_utc()
-    shown = parse_day(request.args.get("date")) or local_today(now)
+    shown, status = chosen_day(request.args.get("date"), now)
     return render_template(
         "desk/day.html",
         board=day_board(shown, now),
         shown=shown,
         nav=day_links(shown, now, step=1),
-    )
+    ), status
 
 
 @bp.get("/week")
@@ -128,7 +110,8 @@ def week():
     practitioner = next((p for p in practitioners if p.id == chosen), None)
     if practitioner is None:
         practitioner = practitioners[0] if practitioners else abort(404)
-    first = week_start(parse_day(request.args.get("date")) or local_today(now))
+    shown, status = chosen_day(request.args.get("date"), now)
+    first = week_start(shown)
     return render_template(
         "desk/week.html",
         board=week_board(practitioner, first, now),
@@ -138,7 +121,7 @@ def week():
         nav=day_links(first, now, step=7),
         time_off=week_time_off(practitioner, first),
         time_off_form=TimeOffForm(practitioner=practitioner.id, first_day=first),
-    )
+    ), status
 
 
 # --- One appointment: its page and its actions -------------------------------------------------
@@ -157,15 +140,8 @@ def move(appointment_id: int):
     form = MoveForm()
     if not form.validate():
         return refused(visit, first_error(form), 422)
-    try:
-        move_visit(visit, form.day.data, form.time.data, now_utc(), form.practitioner_id())
-    except SlotTaken as taken:
-        return refused(visit, TAKEN, 409, taken.alternatives)
-    except SlotNotOffered:
-        return refused(visit, NOT_OFFERED, 409)
-    except (DeskActionRefused, NotChangeable) as error:
-        return refused(visit, str(error), 409)
-    return done(visit, f"Moved to {when_said(visit.starts_at)} with {visit.practitioner.name}.")
+    outcome = move_visit(visit, form.day.data, form.time.data, now_utc(), form.practitioner_id())
+    return answer(visit, outcome)
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
@@ -175,35 +151,31 @@ def cancel(appointment_id: int):
     form = CancelForm()
     if not form.validate():
         return render_appointment(visit, cancel_form=form, status=422)
-    try:
-        cancel_visit(visit, form.reason.data, now_utc())
-    except (DeskActionRefused, NotChangeable) as error:
-        return refused(visit, str(error), 409)
-    return done(visit, "The visit is cancelled. The patient is told by email.")
+    return answer(visit, cancel_visit(visit, form.reason.data, now_utc()))
 
 
 @bp.post("/appointments/<int:appointment_id>/check-in")
 @staff_required(*DESK)
 def check_in(appointment_id: int):
-    return transition(appointment_id, "check_in", "Checked in.")
+    return transition(appointment_id, "check_in")
 
 
 @bp.post("/appointments/<int:appointment_id>/complete")
 @staff_required(*DESK)
 def complete(appointment_id: int):
-    return transition(appointment_id, "complete", "Marked completed.")
+    return transition(appointment_id, "complete")
 
 
 @bp.post("/appointments/<int:appointment_id>/no-show")
 @staff_required(*DESK)
 def no_show(appointment_id: int):
-    return transition(appointment_id, "no_show", "Marked as a no-show.")
+    return transition(appointment_id, "no_show")
 
 
 @bp.post("/appointments/<int:appointment_id>/undo")
 @staff_required(*DESK)
 def undo(appointment_id: int):
-    return transition(appointment_id, "undo", "Back to confirmed.")
+    return transition(appointment_id, "undo")
 
 
 # --- Booking a phone caller --------------------------------------------------------------------
@@ -219,23 +191,18 @@ def book():
 @staff_required(*DESK)
 def book_time():
     form = BookForm()
-    patient = db.session.get(Patient, optional_id(form.patient.data)) or abort(404)
+    patient = db.session.get(Patient, optional_id(form.patient.data) or 0) or abort(404)
     service = active_service(optional_id(form.service.data)) or abort(404)
     if not form.validate():
         return render_book(error=first_error(form), status=422)
-    now = now_utc()
-    try:
-        start = local_start(form.day.data, form.time.data, get_clinic().zone)
-        visit = book_for_caller(patient, service, start, now, form.practitioner_id())
-    except SlotTaken as taken:
-        return render_book(error=TAKEN, alternatives=taken.alternatives, status=409)
-    except (SlotNotOffered, DeskActionRefused):
-        return render_book(error=NOT_OFFERED, status=409)
-    if form.send_intake.data and wants_intake(service):
-        queue_intake_request(visit)
-    flash(f"Booked {patient.full_name} for {when_said(visit.starts_at)} "
-          f"with {visit.practitioner.name}.", "success")
-    return redirect(url_for(".appointment", appointment_id=visit.id), code=303)
+    outcome = book_for_caller(
+        patient, service, form.day.data, form.time.data, now_utc(), form.practitioner_id(),
+        send_intake=form.send_intake.data,
+    )
+    if not outcome.done:
+        return render_book(error=outcome.message, alternatives=outcome.alternatives, status=409)
+    flash(outcome.message, "success")
+    return redirect(url_for(".appointment", appointment_id=outcome.appointment.id), code=303)
 
 
 @bp.post("/patients")
@@ -354,7 +321,7 @@ def waitlist_add(patient_id: int):
     earliest, latest = form.time_window()
     waitlist.add_to_waitlist(
         found,
-        db.session.get(Service, int(form.service.data)),
+        active_service(optional_id(form.service.data)),
         practitioner_id=optional_id(form.practitioner.data),
         weekdays=form.weekday_numbers(),
         earliest_start=earliest,
@@ -379,32 +346,25 @@ def waitlist_withdraw(entry_id: int):
 # --- Helpers: loading, answering, preparing pages ----------------------------------------------
 
 
-def parse_day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+def span_said(start: datetime, end: datetime) -> str:
+    """'Monday, November 23 from 12:00 PM to 1:00 PM' in the clinic's zone."""
+    zone = get_clinic().zone
+    return formatting.span(start.astimezone(zone), end.astimezone(zone))
 
 
 def local_today(now: datetime) -> date:
-    return now.astimezone(get_clinic().zone).date()
+    return local_day(now)
 
 
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(get_clinic().zone).date()
-
-
-def when_said(moment: datetime) -> str:
-    local = moment.astimezone(get_clinic().zone)
-    return local.strftime("%A, %B %-d at %-I:%M %p")
-
-
-def span_said(start: datetime, end: datetime) -> str:
-    """'Monday, November 23 from 12:00 PM to 1:00 PM', or with both days when they differ."""
-    if local_day(start) == local_day(end):
-        until = end.astimezone(get_clinic().zone).strftime("%-I:%M %p")
-        return f"{when_said(start).replace(' at ', ' from ')} to {until}"
-    return f"{when_said(start)} to {when_said(end)}"
+def chosen_day(text: str | None, now: datetime) -> tuple[date, int]:
+    """The ?date= asked for; today when none; today with the reason and 422 when it is bad."""
+    if not text:
+        return local_today(now), 200
+    day = parse_day(text)
+    if day is None:
+        flash(BAD_DATE, "error")
+        return local_today(now), 422
+    return day, 200
 
 
 def day_links(shown: date, now: datetime, step: int) -> dict[str, date]:
@@ -415,47 +375,9 @@ def day_links(shown: date, now: datetime, step: int) -> dict[str, date]:
     }
 
 
-def active_practitioners() -> list[Practitioner]:
-    return list(db.session.scalars(
-        select(Practitioner).where(Practitioner.active.is_(True))
-        .order_by(Practitioner.name, Practitioner.id)
-    ))
-
-
-def active_services() -> list[Service]:
-    return list(db.session.scalars(
-        select(Service).where(Service.active.is_(True)).order_by(Service.id)
-    ))
-
-
-def active_service(service_id: int | None) -> Service | None:
-    service = db.session.get(Service, service_id) if service_id else None
-    return service if service is not None and service.active else None
-
-
 def find_appointment(appointment_id: int) -> Appointment:
     found = db.session.get(Appointment, appointment_id)
     return found or abort(404)
-
-
-def week_time_off(practitioner: Practitioner, first: date) -> list[TimeOff]:
-    zone = get_clinic().zone
-    start = datetime.combine(first, datetime.min.time(), zone)
-    end = datetime.combine(first + timedelta(days=7), datetime.min.time(), zone)
-    return list(db.session.scalars(
-        select(TimeOff).where(
-            TimeOff.practitioner_id == practitioner.id,
-            TimeOff.starts_at < end, TimeOff.ends_at > start,
-        ).order_by(TimeOff.starts_at)
-    ))
-
-
-def one_per_start(slots) -> list[Slot]:
-    """The nearest free times once each (the lowest practitioner id when several are free)."""
-    by_start: dict[datetime, Slot] = {}
-    for slot in sorted(slots):
-        by_start.setdefault(slot.start, slot)
-    return list(by_start.values())
 
 
 def wants_json() -> bool:
@@ -472,6 +394,13 @@ def first_error(form) -> str:
     return "Please check the form."
 
 
+def answer(visit: Appointment, outcome: Outcome):
+    """Show what a desk action came to: done, or refused (409) with the nearest free times."""
+    if outcome.done:
+        return done(visit, outcome.message)
+    return refused(visit, outcome.message, 409, outcome.alternatives)
+
+
 def done(visit: Appointment, message: str):
     """A change went through: JSON for the calendar's script, otherwise back to the visit."""
     flash(message, "success")
@@ -480,20 +409,16 @@ def done(visit: Appointment, message: str):
     return redirect(url_for(".appointment", appointment_id=visit.id), code=303)
 
 
-def refused(visit: Appointment, message: str, status: int, alternatives: list[Slot] = ()):
+def refused(visit: Appointment, message: str, status: int, alternatives=()):
     """A change refused cleanly: nothing changed, the reason said, the nearest times offered."""
     if wants_json():
         return jsonify(ok=False, message=message), status
     return render_appointment(visit, error=message, alternatives=alternatives, status=status)
 
 
-def transition(appointment_id: int, action: str, message: str):
+def transition(appointment_id: int, action: str):
     visit = find_appointment(appointment_id)
-    try:
-        change_status(visit, action, now_utc())
-    except DeskActionRefused as error:
-        return refused(visit, str(error), 409)
-    return done(visit, message)
+    return answer(visit, change_status(visit, action, now_utc()))
 
 
 def render_appointment(visit: Appointment, error: str | None = None,
@@ -508,7 +433,7 @@ def render_appointment(visit: Appointment, error: str | None = None,
         actions=allowed_actions(visit, now),
         transitions=TRANSITIONS,
         error=error,
-        alternatives=one_per_start(alternatives),
+        alternatives=alternatives,
         move_day=move_day,
         move_to=move_to,
         move_practitioners=bookable_practitioners(visit.service),
@@ -531,7 +456,10 @@ def render_book(error: str | None = None, alternatives=(), patient_form=None, st
     practitioner_value = values.get("practitioner") or "any"
     practitioner_id = optional_id(practitioner_value)
     now = now_utc()
-    shown = parse_day(values.get("day")) or (
+    shown = parse_day(values.get("day"))
+    if values.get("day") and shown is None:
+        error, status = error or BAD_DATE, max(status, 422)
+    shown = shown or (
         service and first_free_day(service, now, practitioner_id)) or local_today(now)
     query = values.get("q", "").strip()
     return render_template(
@@ -546,7 +474,7 @@ def render_book(error: str | None = None, alternatives=(), patient_form=None, st
         practitioner_value=practitioner_value,
         shown=shown,
         times=free_starts(service, shown, now, practitioner_id) if service and patient else [],
-        alternatives=one_per_start(alternatives),
+        alternatives=alternatives,
         error=error,
         form=BookForm(formdata=None),
         wants_intake=bool(service and wants_intake(service)),
@@ -560,24 +488,10 @@ def waitlist_form_for(found: Patient) -> WaitlistForm:
         SelectChoice(str(p.id), p.name) for p in active_practitioners()
     ]
     form.appointment.choices = [SelectChoice("", "No current booking")] + [
-        SelectChoice(str(a.id), when_said(a.starts_at)) for a in upcoming_visits(found)
+        SelectChoice(str(a.id), when_said(a.starts_at))
+        for a in upcoming_visits(found, now_utc())
     ]
     return form
-
-
-def upcoming_visits(found: Patient) -> list[Appointment]:
-    return [a for a in patient_visits(found) if a.ends_at > now_utc() and a.is_active
-            and a.status != AppointmentStatus.HELD]
-
-
-def patient_visits(found: Patient) -> list[Appointment]:
-    return list(db.session.scalars(
-        select(Appointment).where(
-            Appointment.patient_id == found.id,
-            Appointment.status != AppointmentStatus.EXPIRED,
-            Appointment.status != AppointmentStatus.HELD,
-        ).order_by(Appointment.starts_at.desc())
-    ))
 
 
 def render_patient(found: Patient, form: WaitlistForm, status: int = 200):

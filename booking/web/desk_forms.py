@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.scheduling.waitlist import WINDOWS
+from booking.web.parsing import as_id
 
 WEEKDAYS = [
     SelectChoice(str(number), name)
@@ -29,8 +30,8 @@ WEEKDAYS = [
 
 
 def optional_id(value: str | None) -> int | None:
-    """A practitioner (or other) id from a form, None for "any" or nothing."""
-    return int(value) if value and value.isdigit() else None
+    """A practitioner (or other) id from a form, None for "any", nothing or nonsense."""
+    return as_id(value)
 
 
 class ActionForm(FlaskForm):

@@ -16,10 +16,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
+from booking import formatting
 from booking.clinic.service import get_clinic
 from booking.extensions import db
 from booking.intake.models import Intake
+from booking.intake.screening import Tier
 from booking.scheduling.models import (
+    ACTIVE_STATUSES,
+    BOOKED_STATUSES,
     Appointment,
     AppointmentStatus,
     ClinicClosure,
@@ -34,32 +38,8 @@ DEFAULT_FIRST_MINUTE = 8 * 60
 DEFAULT_LAST_MINUTE = 18 * 60
 DAY_MINUTES = 24 * 60
 
-STATUS_LABELS = {
-    AppointmentStatus.HELD: "Held",
-    AppointmentStatus.AWAITING_REVIEW: "Awaiting review",
-    AppointmentStatus.CONFIRMED: "Confirmed",
-    AppointmentStatus.CHECKED_IN: "Checked in",
-    AppointmentStatus.COMPLETED: "Completed",
-    AppointmentStatus.NO_SHOW: "No-show",
-    AppointmentStatus.CANCELLED: "Cancelled",
-    AppointmentStatus.EXPIRED: "Hold ended",
-}
-TIER_LABELS = {
-    "emergency": "Emergency",
-    "medical_review": "Medical review",
-    "precaution": "Precaution",
-    "clear": "Clear",
-}
-# What the calendar shows: everything that takes the practitioner's time.
-SHOWN_STATUSES = (
-    AppointmentStatus.HELD,
-    AppointmentStatus.AWAITING_REVIEW,
-    AppointmentStatus.CONFIRMED,
-    AppointmentStatus.CHECKED_IN,
-    AppointmentStatus.COMPLETED,
-    AppointmentStatus.NO_SHOW,
-)
-MOVABLE_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.AWAITING_REVIEW)
+# A visit the desk may drag to another time: booked and still to happen.
+MOVABLE_STATUSES = BOOKED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -93,7 +73,7 @@ class Block:
     detail: str = ""
     status: str = ""
     status_label: str = ""
-    tier: str | None = None
+    tier: Tier | None = None
     tier_label: str | None = None
     appointment_id: int | None = None
     time_off_id: int | None = None
@@ -202,30 +182,30 @@ def _column(
     practitioner: Practitioner, day: date, heading: str, working: bool, closed: str | None
 ) -> Column:
     by_practitioner = heading == "practitioner"
-    parts = [day.strftime("%A")] if by_practitioner else []
+    parts = [formatting.weekday(day)] if by_practitioner else []
     if not working:
         parts.append("not working")
     return Column(
         practitioner=practitioner,
         day=day,
-        heading=practitioner.name if by_practitioner else day.strftime("%a, %b %-d"),
+        heading=practitioner.name if by_practitioner else formatting.day_short(day),
         subheading=" · ".join(parts).capitalize(),
         closed_reason=closed,
     )
 
 
-def latest_tiers(appointment_ids: Iterable[int]) -> dict[int, str]:
+def latest_tiers(appointment_ids: Iterable[int]) -> dict[int, Tier]:
     """The screening tier of each appointment's latest intake; only the tier is read."""
     ids = list(appointment_ids)
     if not ids:
         return {}
-    tiers: dict[int, str] = {}
+    tiers: dict[int, Tier] = {}
     for appointment_id, tier in db.session.execute(
         select(Intake.appointment_id, Intake.tier)
         .where(Intake.appointment_id.in_(ids))
         .order_by(Intake.submitted_at, Intake.id)
     ):
-        tiers[appointment_id] = tier  # later intakes overwrite earlier ones
+        tiers[appointment_id] = Tier(tier)  # later intakes overwrite earlier ones
     return tiers
 
 
@@ -236,7 +216,7 @@ def _practitioners_for(first_day: date, last_day: date) -> list[Practitioner]:
     zone = get_clinic().zone
     window = local_day_bounds(first_day, last_day, zone)
     busy = select(Appointment.practitioner_id).where(
-        Appointment.status.in_(SHOWN_STATUSES),
+        Appointment.status.in_(ACTIVE_STATUSES),
         Appointment.starts_at < window.end,
         Appointment.ends_at > window.start,
     )
@@ -256,7 +236,7 @@ def _appointments(ids: list[int], start: datetime, end: datetime, now: datetime)
             .options(selectinload(Appointment.patient), selectinload(Appointment.service))
             .where(
                 Appointment.practitioner_id.in_(ids),
-                Appointment.status.in_(SHOWN_STATUSES),
+                Appointment.status.in_(ACTIVE_STATUSES),
                 # A hold that ran out frees its time: it is no longer shown.
                 or_(
                     Appointment.status != AppointmentStatus.HELD,
@@ -339,13 +319,9 @@ def _rows(first: int, last: int) -> list[Row]:
     rows = []
     for index, minute in enumerate(range(first, last, ROW_MINUTES)):
         wall = time(minute // 60, minute % 60)
-        label = _clock(wall) if minute % 30 == 0 else ""
+        label = formatting.clock(wall) if minute % 30 == 0 else ""
         rows.append(Row(line=index + 1, wall=wall, label=label))
     return rows
-
-
-def _clock(wall: time) -> str:
-    return datetime.combine(date(2000, 1, 1), wall).strftime("%-I:%M %p")
 
 
 def _within(wall: time, intervals: list[tuple[time, time]]) -> bool:
@@ -375,9 +351,9 @@ def _block(kind, start, end, item, day, zone, first, last, tiers) -> Block:
         title=patient.full_name if patient else "Held online",
         detail=appointment.service.name,
         status=appointment.status.value,
-        status_label=STATUS_LABELS[appointment.status],
+        status_label=appointment.status.label,
         tier=tier,
-        tier_label=TIER_LABELS.get(tier) if tier else None,
+        tier_label=tier.label if tier else None,
         appointment_id=appointment.id,
         movable=appointment.status in MOVABLE_STATUSES,
     )

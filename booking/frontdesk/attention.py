@@ -1,0 +1,100 @@
+"""What needs the desk: emergency call-backs not yet made, undecided reviews, failed messages.
+
+One rule per item, used both for the list and for the count in the menu.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from booking.audit.service import record_audit
+from booking.extensions import db
+from booking.frontdesk.outcome import DeskActionRefused
+from booking.intake.models import CallBack
+from booking.notify.models import OutboxMessage, OutboxStatus
+from booking.notify.outbox import NO_LONGER_APPLIES
+from booking.scheduling.models import Appointment, AppointmentStatus
+
+FAILED_MESSAGES_SHOWN = 50
+FAILED_MESSAGES_FOR = timedelta(days=14)
+
+
+@dataclass
+class Attention:
+    call_backs: list[CallBack]
+    awaiting_review: list[Appointment]
+    failed_messages: list[OutboxMessage]
+
+    @property
+    def count(self) -> int:
+        return len(self.call_backs) + len(self.awaiting_review) + len(self.failed_messages)
+
+
+def needs_attention(now: datetime) -> Attention:
+    """Emergency call-backs not yet made, bookings awaiting review, recent emails that failed."""
+    call_backs = db.session.scalars(
+        _open_call_backs().options(selectinload(CallBack.patient))
+        .order_by(CallBack.raised_at, CallBack.id)
+    )
+    awaiting = db.session.scalars(
+        _undecided_reviews(now)
+        .options(
+            selectinload(Appointment.patient),
+            selectinload(Appointment.practitioner),
+            selectinload(Appointment.service),
+        )
+        .order_by(Appointment.starts_at)
+    )
+    failed = db.session.scalars(
+        _failed_messages(now)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(FAILED_MESSAGES_SHOWN)
+    )
+    return Attention(list(call_backs), list(awaiting), list(failed))
+
+
+def attention_count(now: datetime) -> int:
+    """How many things need the desk, for the menu; the same rules as needs_attention."""
+    queries = (
+        _open_call_backs().with_only_columns(func.count(CallBack.id)),
+        _undecided_reviews(now).with_only_columns(func.count(Appointment.id)),
+        _failed_messages(now).with_only_columns(func.count(OutboxMessage.id)),
+    )
+    return sum(db.session.scalar(query) or 0 for query in queries)
+
+
+def _open_call_backs():
+    return select(CallBack).where(CallBack.called_at.is_(None))
+
+
+def _undecided_reviews(now: datetime):
+    """Every booking still awaiting a practitioner's review that has not ended: the one rule."""
+    return select(Appointment).where(
+        Appointment.status == AppointmentStatus.AWAITING_REVIEW, Appointment.ends_at > now
+    )
+
+
+def _failed_messages(now: datetime):
+    # Older failures have been dealt with or no longer matter; the email log keeps them all.
+    return select(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.DEAD,
+        # A reminder for a cancelled visit is dropped on purpose, not a failure.
+        OutboxMessage.last_error.is_distinct_from(NO_LONGER_APPLIES),
+        OutboxMessage.created_at > now - FAILED_MESSAGES_FOR,
+    )
+
+
+def mark_called(call_back: CallBack, note: str, now: datetime, by_user_id: int) -> CallBack:
+    """Record that staff called the patient back, with what was said or arranged."""
+    if call_back.called_at is not None:
+        raise DeskActionRefused("This call-back was already marked as called.")
+    call_back.called_at = now
+    call_back.called_by_id = by_user_id
+    call_back.note = note.strip()
+    db.session.flush()
+    record_audit("call_back.called", "call_back", call_back.id, patient_id=call_back.patient_id)
+    return call_back
