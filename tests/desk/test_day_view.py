@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from booking.extensions import db
 from booking.intake.models import Intake
 from booking.scheduling.models import AppointmentStatus, TimeOff
@@ -166,3 +168,19 @@ def test_desk_pages_need_a_signed_in_staff_member(app, clinic):
     assert response.status_code in (302, 401)
     sign_in(client, "maya@example.com")  # practitioners see the desk calendar too
     assert client.get("/staff/desk/day").status_code == 200
+
+
+@pytest.mark.parametrize("query", [
+    "day?date=9999-12-31",
+    "day?date=0001-01-01",
+    "day?date=2026-02-30",
+    "day?date=%C2%B2",
+    "week?date=9999-12-31",
+    "week?date=0001-01-01",
+    "book?service=1&day=9999-12-31",
+    "book?service=1&day=0001-01-01",
+])
+def test_a_date_that_cannot_be_shown_gets_a_clear_refusal(desk, query):
+    response = desk.get(f"/staff/desk/{query}")
+    assert response.status_code == 422
+    assert "That date could not be read" in response.get_data(as_text=True)

@@ -192,3 +192,42 @@ def test_a_slot_outside_the_window_or_days_does_not_suit(app, clinic):
         assert not suits(mornings, Slot(local(date(2026, 11, 25), 10), local(
             date(2026, 11, 25), 10, 30), 1))
         db.session.rollback()
+
+
+def test_a_move_to_another_practitioner_offers_the_freed_time_once(app, desk, clinic, waiting):
+    from booking.scheduling.signals import waitlist_time_offered
+
+    offered_to: list[int] = []
+
+    def count(entry, **_kwargs):
+        offered_to.append(entry.id)
+
+    waitlist_time_offered.connect(count)
+    try:
+        response = desk.post(f"/staff/desk/appointments/{waiting}/move", data={
+            "day": "2026-11-24", "time": "14:00", "practitioner": str(clinic.sam)})
+    finally:
+        waitlist_time_offered.disconnect(count)
+    assert response.status_code == 303
+    assert len(offered_to) == len(set(offered_to)) == 2  # Ben and Cara, each asked once
+    assert [m.recipient for m in offers(app)] == ["ben@example.com", "cara@example.com"]
+
+
+def test_an_offer_that_fails_does_not_undo_the_move(app, desk, clinic, waiting):
+    from booking.scheduling.models import Appointment
+    from booking.scheduling.signals import waitlist_time_offered
+
+    def broken(entry, **_kwargs):
+        raise RuntimeError("the offer could not be written")
+
+    waitlist_time_offered.connect(broken)
+    try:
+        response = desk.post(f"/staff/desk/appointments/{waiting}/move", data={
+            "day": "2026-11-24", "time": "14:00", "practitioner": str(clinic.sam)})
+    finally:
+        waitlist_time_offered.disconnect(broken)
+    assert response.status_code == 303
+    with app.app_context():
+        moved = db.session.get(Appointment, waiting)
+        assert (moved.starts_at, moved.practitioner_id) == (local(TUESDAY, 14), clinic.sam)
+    assert offers(app) == []  # the failed offers were rolled back to their savepoint
