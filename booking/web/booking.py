@@ -1,7 +1,8 @@
 """The public booking flow: visit type, practitioner, time, hold, contact details, confirmation.
 
 The intake questionnaire (booking/web/intake.py) runs between the contact details and the
-booking; `complete_booking` and `stop_for_emergency` are where it ends.
+booking; `booking.intake.completion.finish_booking` is where it ends and `show_outcome` shows
+what it came to.
 """
 
 from __future__ import annotations
@@ -14,12 +15,9 @@ from sqlalchemy import select
 from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
-from booking.intake.service import IntakeSubmission, record_intake
-from booking.patients.models import Patient
-from booking.patients.service import find_or_create_patient
+from booking.intake.completion import Emergency, Outcome, Taken
 from booking.scheduling.availability import Slot
 from booking.scheduling.models import (
-    BOOKED_STATUSES,
     Appointment,
     AppointmentStatus,
     Practitioner,
@@ -28,8 +26,8 @@ from booking.scheduling.models import (
 from booking.scheduling.service import (
     SlotNotOffered,
     SlotTaken,
+    active_service,
     bookable_practitioners,
-    confirm_hold,
     find_free_slots,
     find_live_hold,
     first_free_day,
@@ -37,7 +35,6 @@ from booking.scheduling.service import (
     hold_slot,
     nearest_free_slots,
     release_hold,
-    release_other_holds,
 )
 from booking.web.booking_flow import CONFIRMED_KEY, EMERGENCY_KEY, BookingFlow
 from booking.web.forms import ContactForm, HoldForm
@@ -47,9 +44,8 @@ bp = Blueprint("booking", __name__, url_prefix="/book")
 WEEK = 7
 
 
-def active_service(slug: str) -> Service:
-    service = db.session.scalar(select(Service).where(Service.slug == slug, Service.active))
-    return service or abort(404)
+def service_or_404(slug: str) -> Service:
+    return active_service(slug) or abort(404)
 
 
 def chosen_practitioner(service: Service, value: str) -> Practitioner | None:
@@ -68,7 +64,7 @@ def choose_service():
 
 @bp.get("/<slug>")
 def choose_practitioner(slug: str):
-    service = active_service(slug)
+    service = service_or_404(slug)
     practitioners = bookable_practitioners(service)
     return render_template(
         "booking/choose_practitioner.html", service=service, practitioners=practitioners
@@ -77,7 +73,7 @@ def choose_practitioner(slug: str):
 
 @bp.get("/<slug>/times")
 def times(slug: str):
-    service = active_service(slug)
+    service = service_or_404(slug)
     practitioner_value = request.args.get("practitioner", "any")
     practitioner = chosen_practitioner(service, practitioner_value)
     now = now_utc()
@@ -150,78 +146,29 @@ def details():
         return redirect(url_for("intake.step", step_id=first_step.id), code=303)
     held = flow.hold()
     if held is None:
-        return render_taken(flow.service, flow, [], None)
+        now = now_utc()
+        gone = Taken(now, nearest_free_slots(flow.service, now, now, flow.practitioner_id))
+        return show_outcome(flow, gone)
     seconds_left = hold_seconds_left(held, now_utc())
     return render_template("booking/details.html", form=form, hold=held, seconds_left=seconds_left)
 
 
-def complete_booking(
-    flow: BookingFlow,
-    status: AppointmentStatus = AppointmentStatus.CONFIRMED,
-    submission: IntakeSubmission | None = None,
-):
-    """Book the held time for the patient, or offer the nearest free times if it is gone.
-
-    The intake, when given, is stored with the booking in the same transaction: a time that
-    was taken meanwhile stores nothing, and the answers stay in the flow for the new time.
-    """
-    held = flow.hold()
-    if held is None:
-        return already_booked(flow) or render_taken(flow.service, flow, [], None)
-    patient = find_or_create_patient(**flow.contact())
-    release_other_holds(patient.id, keep_id=held.id)
-    held.patient_id = patient.id
-    try:
-        confirm_hold(held, now_utc(), status)
-    except SlotTaken as taken:
-        return render_taken(flow.service, flow, taken.alternatives, held.starts_at)
-    if submission is not None:
-        record_intake(submission, patient, held)
-    return show_booked(held)
-
-
-def stop_for_emergency(flow: BookingFlow, submission: IntakeSubmission):
-    """Emergency tier: no booking. The hold is given back at once and staff get a call-back."""
-    held = flow.hold()
-    if held is not None:
-        release_hold(held)
-    patient = find_or_create_patient(**flow.contact())
-    intake = record_intake(submission, patient, held)
+def show_outcome(flow: BookingFlow, outcome: Outcome):
+    """Show where the booking ended: the confirmation, the nearest free times, or the
+    emergency advice (whose address says nothing about the answers)."""
+    if isinstance(outcome, Taken):
+        return render_taken(flow.service, flow, outcome.alternatives, outcome.wanted)
     BookingFlow.clear()
-    session[EMERGENCY_KEY] = intake.id
-    return redirect(url_for("intake.outcome"), code=303)
-
-
-def show_booked(appointment: Appointment):
-    BookingFlow.clear()
-    session[CONFIRMED_KEY] = appointment.id
+    if isinstance(outcome, Emergency):
+        session[EMERGENCY_KEY] = outcome.intake.id
+        return redirect(url_for("intake.outcome"), code=303)
+    session[CONFIRMED_KEY] = outcome.appointment.id
     return redirect(url_for("booking.confirmed"), code=303)
-
-
-def already_booked(flow: BookingFlow):
-    """A repeated "book" (a double click sends the old session twice) shows the booking made."""
-    if flow.hold_id is None or not flow.details:
-        return None
-    appointment = db.session.get(Appointment, flow.hold_id)
-    if appointment is None or appointment.status not in BOOKED_STATUSES:
-        return None
-    contact = flow.contact()
-    patient = db.session.get(Patient, appointment.patient_id) if appointment.patient_id else None
-    if patient is None or (patient.email, patient.date_of_birth) != (
-        contact["email"].strip().lower(),
-        contact["date_of_birth"],
-    ):
-        return None
-    return show_booked(appointment)
 
 
 def render_taken(service: Service, flow: BookingFlow, alternatives: list[Slot], wanted):
     """The time is gone: keep everything typed and offer the nearest free times."""
     flow.save()
-    if not alternatives and wanted is None:
-        held = flow.hold()
-        wanted = held.starts_at if held else now_utc()
-        alternatives = nearest_free_slots(service, wanted, now_utc(), flow.practitioner_id)
     return render_template(
         "booking/taken.html",
         service=service,

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
+from booking.intake.completion import Hold, finish_booking
 from booking.intake.models import Intake
 from booking.intake.questionnaire import Step
 from booking.intake.screening import Tier
@@ -21,7 +22,7 @@ from booking.intake.service import (
     paragraphs,
     submission_from,
 )
-from booking.web.booking import complete_booking, stop_for_emergency
+from booking.web.booking import show_outcome
 from booking.web.booking_flow import EMERGENCY_KEY, BookingFlow
 from booking.web.intake_flow import IntakeDraft, question_views
 from booking.web.intake_forms import ConsentForm, IntakeStepForm
@@ -123,6 +124,8 @@ def finish(draft: IntakeDraft, consent: Consent | None = None):
     )
     if submission is None:  # a step changed after it was checked: show it again
         return redirect(draft.resume_url(), code=303)
-    if submission.is_emergency:
-        return stop_for_emergency(flow, submission)
-    return complete_booking(flow, submission.booking_status, submission)
+    hold = Hold(flow.hold_id, flow.hold_key)
+    outcome = finish_booking(
+        hold, contact, flow.service, flow.practitioner_id, now_utc(), submission
+    )
+    return show_outcome(flow, outcome)
