@@ -24,7 +24,7 @@ from wtforms.validators import (
 )
 
 from booking.clinical.models import MUSCLES, ReviewOutcome, VisitOutcome
-from booking.clinical.service import OutcomeEntry
+from booking.clinical.outcomes import OutcomeEntry
 from booking.clinical.summary import Activity
 from booking.intake.questionnaire import ACTIVITY_COUNT
 

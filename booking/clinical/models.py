@@ -28,7 +28,6 @@ MUSCLES: tuple[tuple[str, str], ...] = (
     ("psoas_major", "Psoas major"),
     ("other", "Other"),
 )
-MUSCLE_LABELS = dict(MUSCLES)
 
 
 class ReviewOutcome(enum.StrEnum):
@@ -129,7 +128,3 @@ class FeedToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     practitioner: Mapped[Practitioner] = relationship()
-
-    @property
-    def is_live(self) -> bool:
-        return self.revoked_at is None

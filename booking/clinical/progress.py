@@ -1,182 +1,226 @@
-"""The geometry of a progress chart: scales, points and polylines for a server-drawn SVG. PURE.
-
-A chart has one x position per visit (the intake first) and a fixed y range (0-10 for pain and
-activities, 0-7 for bad days) so that charts of different patients read alike. Missing values
-leave a gap in the line rather than a line drawn through a value nobody recorded.
+"""A patient's progress since their latest first-visit intake: the measures at the intake and at
+each visit with an outcome, the change against the meaningful-change thresholds, the practical
+trial's prompt to reassess, and the charts of it all. Viewing is audited.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-WIDTH = 560
-HEIGHT = 260
-MARGIN_LEFT = 44
-MARGIN_RIGHT = 20
-MARGIN_TOP = 16
-MARGIN_BOTTOM = 44
+from sqlalchemy import select
 
-
-@dataclass(frozen=True)
-class SeriesData:
-    """One measure to draw: a value (or None when not recorded) per x label."""
-
-    name: str
-    values: tuple[float | None, ...]
-
-
-@dataclass(frozen=True)
-class Point:
-    x: float
-    y: float
-    value: float
-    label: str  # the x label this point belongs to, e.g. "Visit 3"
-
-
-@dataclass(frozen=True)
-class Line:
-    name: str
-    style: int  # 1, 2, 3 ...: picks colour, dash and marker shape, so colour is never alone
-    points: tuple[Point, ...]
-    segments: tuple[str, ...]  # SVG polyline "points" attributes; a gap splits the line
+from booking.audit.service import record_audit
+from booking.clinical.charts import ChartView, SeriesData, chart_view
+from booking.clinical.models import VisitOutcome
+from booking.clinical.summary import Activity, activities_of
+from booking.clinical.visits import (
+    SERIES_STATUSES,
+    as_series_visit,
+    intakes_of,
+    series_visits,
+    visit_number,
+)
+from booking.extensions import db
+from booking.intake.models import Intake
+from booking.intake.scoring import (
+    MEANINGFUL_FUNCTION_CHANGE,
+    MEANINGFUL_PAIN_CHANGE,
+    Change,
+    function_change,
+    function_score,
+    function_score_from_answers,
+    pain_change,
+    trial_needs_reassessment,
+)
+from booking.patients.models import Patient
+from booking.scheduling.models import Appointment
 
 
 @dataclass(frozen=True)
-class Tick:
-    position: float
-    label: str
+class ProgressPoint:
+    label: str  # "Intake" or "Visit 3"
+    visit_number: int | None
+    when: datetime
+    pain: int | None
+    bad_days: int | None
+    relief_days: int | None
+    activity_scores: tuple[int | None, ...]  # in the order of Progress.activities
+    function: float | None
+    appointment_id: int | None = None
 
 
 @dataclass(frozen=True)
-class Guide:
-    """A horizontal reference line, e.g. the meaningful-change threshold from baseline."""
-
-    y: float
-    value: float
-    label: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    width: int
-    height: int
-    left: float
-    right: float
-    top: float
-    bottom: float
-    x_ticks: tuple[Tick, ...]
-    y_ticks: tuple[Tick, ...]
-    lines: tuple[Line, ...]
-    guide: Guide | None
+class Progress:
+    patient: Patient
+    baseline: Intake | None
+    activities: tuple[Activity, ...]
+    points: tuple[ProgressPoint, ...]  # the intake first, then visits with an outcome
+    pain_change: Change | None
+    function_change: Change | None
+    bad_days_change: int | None  # positive: fewer bad days than at the intake
+    latest_visit: int | None
+    reassess: bool
+    charts: tuple[ChartView, ...]
+    meaningful_pain: int = MEANINGFUL_PAIN_CHANGE
+    meaningful_function: int = MEANINGFUL_FUNCTION_CHANGE
 
 
-def linear_scale(
-    domain: tuple[float, float], span: tuple[float, float]
-) -> Callable[[float], float]:
-    """Map the domain linearly onto the span (which may run backwards, as SVG's y does)."""
-    (d0, d1), (r0, r1) = domain, span
-    if d0 == d1:
-        raise ValueError("an empty domain cannot be scaled")
-    ratio = (r1 - r0) / (d1 - d0)
-    return lambda value: r0 + (value - d0) * ratio
-
-
-def x_positions(count: int, left: float, right: float) -> list[float]:
-    """Evenly spaced x positions from left to right; a single one sits in the middle."""
-    if count <= 0:
-        return []
-    if count == 1:
-        return [(left + right) / 2]
-    step = (right - left) / (count - 1)
-    return [left + index * step for index in range(count)]
-
-
-def runs(values: Sequence[float | None]) -> list[list[int]]:
-    """Indexes of the consecutive recorded values: each run is drawn as one polyline."""
-    found: list[list[int]] = []
-    current: list[int] = []
-    for index, value in enumerate(values):
-        if value is None:
-            if current:
-                found.append(current)
-            current = []
-        else:
-            current.append(index)
-    if current:
-        found.append(current)
-    return found
-
-
-def polyline(points: Sequence[Point]) -> str:
-    """The SVG `points` attribute for these points, to one decimal place."""
-    return " ".join(f"{point.x:.1f},{point.y:.1f}" for point in points)
-
-
-def clamp(value: float, low: float, high: float) -> float:
-    return max(low, min(high, value))
-
-
-def build_chart(
-    labels: Sequence[str],
-    series: Sequence[SeriesData],
-    y_max: int,
-    y_step: int = 1,
-    guide: tuple[float, str] | None = None,
-) -> Chart:
-    """The chart for these x labels and series on a 0..y_max scale, with an optional guide."""
-    if y_max <= 0 or y_step <= 0:
-        raise ValueError("y_max and y_step must be positive")
-    for data in series:
-        if len(data.values) != len(labels):
-            raise ValueError(f"{data.name}: {len(data.values)} values for {len(labels)} labels")
-    left, right = MARGIN_LEFT, WIDTH - MARGIN_RIGHT
-    top, bottom = MARGIN_TOP, HEIGHT - MARGIN_BOTTOM
-    y_of = linear_scale((0, y_max), (bottom, top))
-    xs = x_positions(len(labels), left + 12, right - 12)  # keep end markers off the axes
-    lines = tuple(
-        _line(data, style, xs, labels, y_of, y_max)
-        for style, data in enumerate(series, start=1)
-    )
-    return Chart(
-        width=WIDTH,
-        height=HEIGHT,
-        left=left,
-        right=right,
-        top=top,
-        bottom=bottom,
-        x_ticks=tuple(Tick(x, label) for x, label in zip(xs, labels, strict=True)),
-        y_ticks=tuple(Tick(y_of(v), str(v)) for v in range(0, y_max + 1, y_step)),
-        lines=lines,
-        guide=_guide(guide, y_of, y_max),
+def patient_progress(patient: Patient, now: datetime) -> Progress:
+    """The series since the latest first-visit intake: points, change, trial prompt; audited."""
+    record = intakes_of([patient.id])[patient.id]
+    baseline = record.baseline()
+    activities = activities_of(baseline.answers or {}) if baseline else ()
+    points = _progress_points(patient, baseline, activities)
+    record_audit("progress_viewed", "patient", patient.id)
+    first, latest = points[0] if points else None, points[-1] if points else None
+    has_visit = latest is not None and latest.visit_number is not None
+    return Progress(
+        patient=patient,
+        baseline=baseline,
+        activities=activities,
+        points=tuple(points),
+        pain_change=pain_change(first.pain, latest.pain) if has_visit else None,
+        function_change=_function_change(first, latest) if has_visit else None,
+        bad_days_change=(
+            first.bad_days - latest.bad_days
+            if has_visit and first.bad_days is not None and latest.bad_days is not None
+            else None
+        ),
+        latest_visit=latest.visit_number if has_visit else None,
+        reassess=has_visit and baseline is not None and _needs_reassessment(first, latest),
+        charts=_charts(points, activities),
     )
 
 
-def _line(
-    data: SeriesData,
-    style: int,
-    xs: Sequence[float],
-    labels: Sequence[str],
-    y_of: Callable[[float], float],
-    y_max: int,
-) -> Line:
-    points: dict[int, Point] = {
-        index: Point(xs[index], y_of(clamp(value, 0, y_max)), value, labels[index])
-        for index, value in enumerate(data.values)
-        if value is not None
-    }
-    segments = tuple(
-        polyline([points[index] for index in run]) for run in runs(data.values) if len(run) > 1
-    )
-    return Line(data.name, style, tuple(points.values()), segments)
-
-
-def _guide(
-    guide: tuple[float, str] | None, y_of: Callable[[float], float], y_max: int
-) -> Guide | None:
-    if guide is None:
+def _function_change(baseline: ProgressPoint, latest: ProgressPoint) -> Change | None:
+    """Function change over the activities rated both at the intake and at the latest visit:
+    a mean over different activities would show a change that is only a change of activities.
+    """
+    pairs = [
+        (before, after)
+        for before, after in zip(baseline.activity_scores, latest.activity_scores, strict=True)
+        if before is not None and after is not None
+    ]
+    if not pairs:
         return None
-    value, label = guide
-    if not 0 <= value <= y_max:
-        return None  # a threshold off the scale (e.g. below 0) cannot be reached: draw none
-    return Guide(y_of(value), value, label)
+    return function_change(
+        function_score(before for before, _ in pairs), function_score(after for _, after in pairs)
+    )
+
+
+def _needs_reassessment(baseline: ProgressPoint, latest: ProgressPoint) -> bool:
+    if None in (baseline.pain, latest.pain, baseline.bad_days, latest.bad_days):
+        return False
+    return trial_needs_reassessment(
+        latest.visit_number, baseline.pain, latest.pain, baseline.bad_days, latest.bad_days
+    )
+
+
+# --- The points: the intake, then each visit with an outcome ----------------------------------
+
+
+def _progress_points(
+    patient: Patient, baseline: Intake | None, activities: Sequence[Activity]
+) -> list[ProgressPoint]:
+    points = [_intake_point(baseline, activities)] if baseline is not None else []
+    series = series_visits([patient.id]).get(patient.id, [])
+    outcomes = db.session.execute(
+        select(VisitOutcome, Appointment)
+        .join(Appointment, VisitOutcome.appointment_id == Appointment.id)
+        .where(Appointment.patient_id == patient.id, Appointment.status.in_(SERIES_STATUSES))
+        .order_by(Appointment.starts_at, Appointment.id)
+    ).all()
+    since = baseline.submitted_at if baseline is not None else None
+    for outcome, appointment in outcomes:
+        if since is not None and appointment.starts_at < since:
+            continue  # an earlier series, before this intake
+        number = visit_number(as_series_visit(appointment), series)
+        points.append(_visit_point(outcome, appointment, number, activities))
+    return points
+
+
+def _intake_point(baseline: Intake, activities: Sequence[Activity]) -> ProgressPoint:
+    answers = baseline.answers or {}
+    return ProgressPoint(
+        label="Intake",
+        visit_number=None,
+        when=baseline.submitted_at,
+        pain=answers.get("pain_now"),
+        bad_days=answers.get("bad_days_week"),
+        relief_days=answers.get("relief_days_week"),
+        activity_scores=tuple(a.score for a in activities),
+        function=function_score_from_answers(answers),
+    )
+
+
+def _visit_point(
+    outcome: VisitOutcome, appointment: Appointment, number: int, activities: Sequence[Activity]
+) -> ProgressPoint:
+    scores = tuple(outcome.activity_ratings.get(a.key) for a in activities)
+    return ProgressPoint(
+        label=f"Visit {number}",
+        visit_number=number,
+        when=appointment.starts_at,
+        pain=outcome.pain_now,
+        bad_days=outcome.bad_days_week,
+        relief_days=outcome.relief_days_week,
+        activity_scores=scores,
+        function=function_score(scores),
+        appointment_id=appointment.id,
+    )
+
+
+# --- The charts -------------------------------------------------------------------------------
+
+
+def _charts(
+    points: Sequence[ProgressPoint], activities: Sequence[Activity]
+) -> tuple[ChartView, ...]:
+    if not points:
+        return ()
+    labels = [point.label for point in points]
+    views = [
+        chart_view(
+            "Pain",
+            "Pain now, 0 (none) to 10 (worst imaginable)",
+            labels,
+            [SeriesData("Pain now", tuple(p.pain for p in points))],
+            10,
+            _pain_guide(points),
+        ),
+        chart_view(
+            "Bad days and short-term relief",
+            "Days in the last week, 0 to 7",
+            labels,
+            [
+                SeriesData("Bad days", tuple(p.bad_days for p in points)),
+                SeriesData("Days needing relief", tuple(p.relief_days for p in points)),
+            ],
+            7,
+        ),
+    ]
+    if activities:
+        views.append(
+            chart_view(
+                "Activities",
+                "Each activity, 0 (unable) to 10 (as before the pain)",
+                labels,
+                [
+                    SeriesData(activity.name, tuple(p.activity_scores[i] for p in points))
+                    for i, activity in enumerate(activities)
+                ],
+                10,
+            )
+        )
+    return tuple(views)
+
+
+def _pain_guide(points: Sequence[ProgressPoint]) -> tuple[float, str] | None:
+    """The meaningful fall from the intake's pain, when the series starts at an intake."""
+    baseline_pain = points[0].pain if points[0].visit_number is None else None
+    if baseline_pain is None:
+        return None
+    target = baseline_pain - MEANINGFUL_PAIN_CHANGE
+    return (target, f"Meaningful fall from the intake: {target} or less")

@@ -13,14 +13,8 @@ from booking.clinical.models import NeedlingClearance
 from booking.intake.models import Intake
 from booking.intake.questionnaire import ACTIVITY_COUNT, Question, question_by_id
 from booking.intake.scoring import function_score_from_answers
-from booking.intake.screening import RULES_BY_ID, Flag, Level, Screening
+from booking.intake.screening import RULES_BY_ID, Flag, Level, Screening, Tier
 
-TIER_LABELS = {
-    "emergency": "Emergency",
-    "medical_review": "Medical review",
-    "precaution": "Precaution",
-    "clear": "Clear",
-}
 LEVEL_LABELS = {
     Level.EMERGENCY: "Emergency",
     Level.REVIEW: "Medical review",
@@ -185,7 +179,7 @@ def summarise(intake: Intake, clearances: Iterable[NeedlingClearance]) -> Intake
     return IntakeSummary(
         intake=intake,
         kind_label=KIND_LABELS.get(intake.kind, intake.kind),
-        tier_label=TIER_LABELS.get(intake.tier, intake.tier),
+        tier_label=Tier(intake.tier).label,
         pain_areas=tuple(
             _value_words(question_by_id("pain_areas"), [area]) for area in answers.get(
                 "pain_areas", []
@@ -237,7 +231,7 @@ def badges_for(
     needling = needling_of(ruled_out[0], clearances).state if ruled_out else ""
     return Badges(
         tier=shown.tier,
-        tier_label=TIER_LABELS.get(shown.tier, shown.tier),
+        tier_label=Tier(shown.tier).label,
         needling=needling,
         precautions=tuple(precautions.values()),
         intake_id=shown.id,

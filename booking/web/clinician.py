@@ -1,5 +1,6 @@
 """Practitioners' pages: my day and week, intake charts, the review queue, visit outcomes,
-progress, and the private calendar feed. Thin: parse, call booking.clinical, render.
+progress, and the private calendar feed. Thin: parse, call booking.clinical (the feed:
+booking.notify.feed), render.
 
 No url_prefix: the staff pages live under /staff/clinician, while the calendar feed sits at
 /calendar/<token>.ics because calendar apps fetch it without a login (the token is the key).
@@ -24,27 +25,24 @@ from flask_security import current_user
 
 from booking.accounts.models import RoleName
 from booking.clinic.service import get_clinic
-from booking.clinical import feed as feeds
+from booking.clinical.errors import ClinicalError, ReviewNotPending
 from booking.clinical.forms import ClearanceForm, OutcomeForm, ReviewDecisionForm
-from booking.clinical.service import (
+from booking.clinical.outcomes import outcome_context, record_outcome
+from booking.clinical.progress import patient_progress
+from booking.clinical.review import decide_review, record_clearance
+from booking.clinical.review import review_queue as held_bookings
+from booking.clinical.visits import (
     WEEK_DAYS,
-    ClinicalError,
-    ReviewNotPending,
-    decide_review,
     intake_chart,
-    outcome_context,
-    patient_progress,
     practitioner_filter,
     practitioner_of,
-    record_clearance,
-    record_outcome,
     visits_on_days,
     week_start,
 )
-from booking.clinical.service import review_queue as held_bookings
 from booking.db import now_utc
 from booking.extensions import db
 from booking.intake.models import Intake
+from booking.notify import feed as feeds
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, Practitioner
 from booking.web.filters import clinic_zone

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from booking.audit.models import AuditEvent
-from booking.clinical.progress import (
+from booking.clinical.charts import (
     SeriesData,
     build_chart,
     linear_scale,
@@ -19,7 +19,8 @@ from booking.clinical.progress import (
     runs,
     x_positions,
 )
-from booking.clinical.service import SeriesVisit, patient_progress, visit_number
+from booking.clinical.progress import patient_progress
+from booking.clinical.visits import SeriesVisit, visit_number
 from booking.db import now_utc
 from booking.extensions import db
 from booking.patients.models import Patient

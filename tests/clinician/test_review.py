@@ -1,5 +1,5 @@
 """The review queue: approve, decline or note a call, with a note, audited; the patient's email;
-and the front desk's list of bookings still undecided within 24 hours of the visit.
+and the mark on bookings still undecided within 24 hours of the visit.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 
 from booking.audit.models import AuditEvent
 from booking.clinical.models import ReviewDecision, ReviewOutcome
-from booking.clinical.service import undecided_reviews_due
 from booking.db import now_utc
 from booking.extensions import db
 from booking.notify.models import OutboxMessage
@@ -213,30 +212,6 @@ def test_queue_defaults_to_own_bookings(app, world, signed_in, held):
 
 
 # --- Undecided within 24 hours ----------------------------------------------------------------
-
-
-def test_undecided_reviews_due_within_24_hours(app, world):
-    now = now_utc()
-    with app.app_context():
-        patient = make_patient()
-
-        def visit(hours: float, status=AppointmentStatus.AWAITING_REVIEW):
-            return add_visit(world.maya, world.follow_up, now + timedelta(hours=hours), patient,
-                             status).id
-
-        soon = visit(23)
-        exactly = visit(24)
-        later = visit(25)
-        passed = visit(-2)
-        confirmed = visit(5, AppointmentStatus.CONFIRMED)
-        called = visit(10)
-        db.session.add(ReviewDecision(appointment_id=called, outcome=ReviewOutcome.CALLED,
-                                      note="No answer."))
-        db.session.flush()
-        due = [a.id for a in undecided_reviews_due(now)]
-        assert due == [passed, called, soon, exactly]
-        assert later not in due and confirmed not in due
-        db.session.rollback()
 
 
 def test_queue_marks_the_bookings_the_desk_is_told_about(app, world, maya):
