@@ -1,6 +1,6 @@
 """The intake questionnaire as data: question ids, wording, answer types and when each is shown.
 
-Ids and answer values follow docs/clinical-screening.md; `screening.screen` reads the answers
+Ids and answer values follow the clinic's screening rules (README, "Screening rules"); `screening.screen` reads the answers
 this module produces. Pure Python so forms, the JSON API and tests share one definition.
 """
 

@@ -1,7 +1,8 @@
 """Pain, function and risk scores, and the practical-trial check. PURE.
 
-Formulas from docs/clinical-screening.md. The Oswestry (ODI) and STarT Back item texts are
-copyrighted and deliberately not here: only their scoring, which callers feed with item scores.
+Formulas from the clinic's screening rules (README, "Screening rules"). The Oswestry (ODI) and
+STarT Back item texts are copyrighted and deliberately not here: only their scoring, which
+callers feed with item scores.
 """
 
 from __future__ import annotations

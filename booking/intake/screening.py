@@ -1,7 +1,7 @@
 """Red-flag and needling-precaution screening: intake answers -> tier and flags. PURE.
 
-The rules are those of docs/clinical-screening.md; `RULES` below lists them for a clinician to
-read, and `RULESET_VERSION` is stored with every result so a past decision can be explained.
+The rules are the clinic's (README, "Screening rules"); `RULES` below lists them for a
+clinician to read, and `RULESET_VERSION` is stored with every result so a past decision can be explained.
 """
 
 from __future__ import annotations

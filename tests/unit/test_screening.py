@@ -1,4 +1,4 @@
-"""Screening rules, their boundaries and the worked examples of docs/clinical-screening.md."""
+"""Screening rules, their boundaries and the worked examples of the clinic's screening rules."""
 
 from __future__ import annotations
 
