@@ -1,7 +1,8 @@
 """The intake questionnaire as data: question ids, wording, answer types and when each is shown.
 
-Ids and answer values follow the clinic's screening rules (README, "Screening rules"); `screening.screen` reads the answers
-this module produces. Pure Python so forms, the JSON API and tests share one definition.
+Ids and answer values follow the clinic's screening rules (README, "Screening rules");
+`screening.screen` reads the answers this module produces. Pure Python so forms, the JSON API
+and tests share one definition.
 """
 
 from __future__ import annotations

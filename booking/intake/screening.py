@@ -1,7 +1,8 @@
 """Red-flag and needling-precaution screening: intake answers -> tier and flags. PURE.
 
 The rules are the clinic's (README, "Screening rules"); `RULES` below lists them for a
-clinician to read, and `RULESET_VERSION` is stored with every result so a past decision can be explained.
+clinician to read, and `RULESET_VERSION` is stored with every result so a past decision can
+be explained.
 """
 
 from __future__ import annotations
