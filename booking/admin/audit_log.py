@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from booking import formatting
 from booking.accounts.models import User
 from booking.audit.models import AuditEvent
 from booking.extensions import db
@@ -74,7 +75,7 @@ def audit_page(
     rows = [
         AuditRow(
             occurred_at=e.occurred_at,
-            when=e.occurred_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
+            when=formatting.timestamp(e.occurred_at.astimezone(zone)),
             actor=actors.get(e.actor_id, "deleted account") if e.actor_id else "patient or system",
             action=e.action,
             subject_type=e.subject_type,

@@ -10,8 +10,9 @@ from wtforms import DateField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from booking.db import now_utc
-from booking.extensions import db
 from booking.scheduling.models import Service
+from booking.scheduling.service import active_service
+from booking.web.parsing import as_id
 
 PHONE_CHARACTERS = re.compile(r"^[0-9 +().-]+$")
 
@@ -24,28 +25,26 @@ def parse_instant(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def readable_instant(form: FlaskForm, field: HiddenField) -> None:
+    """A time button's value: an ISO instant with its offset, kept as `field.instant`."""
+    try:
+        field.instant = parse_instant(field.data)
+    except ValueError as error:
+        raise ValidationError("That time could not be read. Please choose again.") from error
+
+
 class HoldForm(FlaskForm):
     """Choosing a time: the slot buttons on the times page post this."""
 
     service = HiddenField(validators=[DataRequired()])
     practitioner = HiddenField(default="any")
-    start = HiddenField(validators=[DataRequired()])
-
-    def validate_start(self, field: HiddenField) -> None:
-        try:
-            field.instant = parse_instant(field.data)
-        except ValueError as error:
-            raise ValidationError("That time could not be read. Please choose again.") from error
+    start = HiddenField(validators=[DataRequired(), readable_instant])
 
     def chosen_service(self) -> Service | None:
-        if not (self.service.data.isascii() and self.service.data.isdigit()):
-            return None
-        service = db.session.get(Service, int(self.service.data))
-        return service if service is not None and service.active else None
+        return active_service(as_id(self.service.data))
 
     def practitioner_id(self) -> int | None:
-        value = self.practitioner.data or ""
-        return int(value) if value.isascii() and value.isdigit() else None
+        return as_id(self.practitioner.data)
 
 
 class ContactForm(FlaskForm):

@@ -20,7 +20,7 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from booking.db import now_utc
 from booking.notify.ics import Method
@@ -31,7 +31,7 @@ from booking.scheduling.models import Appointment
 from booking.scheduling.service import SlotNotOffered, SlotTaken, nearest_free_slots
 from booking.web.booking import by_local_day, slot_choices, times_week
 from booking.web.filters import date_long, local_time
-from booking.web.forms import parse_instant
+from booking.web.forms import readable_instant
 
 bp = Blueprint("manage", __name__, url_prefix="/visit")
 
@@ -47,13 +47,7 @@ CANCEL_REASONS = {
 class MoveForm(FlaskForm):
     """Choosing a new time: each time button on the page posts this."""
 
-    start = HiddenField(validators=[DataRequired()])
-
-    def validate_start(self, field: HiddenField) -> None:
-        try:
-            field.instant = parse_instant(field.data)
-        except ValueError as error:
-            raise ValidationError("That time could not be read. Please choose again.") from error
+    start = HiddenField(validators=[DataRequired(), readable_instant])
 
 
 class CancelForm(FlaskForm):

@@ -194,6 +194,11 @@ def test_a_slot_outside_the_window_or_days_does_not_suit(app, clinic):
         db.session.rollback()
 
 
+def move_to_sam_on_tuesday_afternoon(desk, clinic, appointment_id):
+    return desk.post(f"/staff/desk/appointments/{appointment_id}/move", data={
+        "day": "2026-11-24", "time": "14:00", "practitioner": str(clinic.sam)})
+
+
 def test_a_move_to_another_practitioner_offers_the_freed_time_once(app, desk, clinic, waiting):
     from booking.scheduling.signals import waitlist_time_offered
 
@@ -202,12 +207,8 @@ def test_a_move_to_another_practitioner_offers_the_freed_time_once(app, desk, cl
     def count(entry, **_kwargs):
         offered_to.append(entry.id)
 
-    waitlist_time_offered.connect(count)
-    try:
-        response = desk.post(f"/staff/desk/appointments/{waiting}/move", data={
-            "day": "2026-11-24", "time": "14:00", "practitioner": str(clinic.sam)})
-    finally:
-        waitlist_time_offered.disconnect(count)
+    with waitlist_time_offered.connected_to(count):
+        response = move_to_sam_on_tuesday_afternoon(desk, clinic, waiting)
     assert response.status_code == 303
     assert len(offered_to) == len(set(offered_to)) == 2  # Ben and Cara, each asked once
     assert [m.recipient for m in offers(app)] == ["ben@example.com", "cara@example.com"]
@@ -220,12 +221,8 @@ def test_an_offer_that_fails_does_not_undo_the_move(app, desk, clinic, waiting):
     def broken(entry, **_kwargs):
         raise RuntimeError("the offer could not be written")
 
-    waitlist_time_offered.connect(broken)
-    try:
-        response = desk.post(f"/staff/desk/appointments/{waiting}/move", data={
-            "day": "2026-11-24", "time": "14:00", "practitioner": str(clinic.sam)})
-    finally:
-        waitlist_time_offered.disconnect(broken)
+    with waitlist_time_offered.connected_to(broken):
+        response = move_to_sam_on_tuesday_afternoon(desk, clinic, waiting)
     assert response.status_code == 303
     with app.app_context():
         moved = db.session.get(Appointment, waiting)
