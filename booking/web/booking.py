@@ -39,6 +39,7 @@ from booking.scheduling.service import (
 from booking.web.booking_flow import CONFIRMED_KEY, EMERGENCY_KEY, BookingFlow
 from booking.web.forms import ContactForm, HoldForm
 from booking.web.intake_flow import IntakeDraft, resume_url
+from booking.web.parsing import parse_day
 
 bp = Blueprint("booking", __name__, url_prefix="/book")
 WEEK = 7
@@ -229,10 +230,3 @@ def times_week(service: Service, practitioner: Practitioner | None, start: str |
         "next_available": first_free,
         "showing_next_available": first_free is not None and first_day == first_free,
     }
-
-
-def parse_day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
