@@ -14,31 +14,12 @@ from sqlalchemy import text
 
 from booking import create_app
 from booking.extensions import db
+from tests.helpers import BASE_TEST_CONFIG, skip_or_fail
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-IN_CI = os.environ.get("CI", "").lower() == "true"
 ENGINES = ("sqlite", "postgresql")
-
-BASE_TEST_CONFIG = {
-    "TESTING": True,
-    "APP_ENV": "testing",
-    "WTF_CSRF_ENABLED": False,
-    "RATELIMIT_ENABLED": False,
-    "MAIL_SUPPRESS_SEND": True,
-    "SECRET_KEY": "test-secret",
-    "SECURITY_PASSWORD_SALT": "test-salt",
-    "CLINIC_TIMEZONE": "America/New_York",
-    "SERVER_NAME": None,
-}
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip where a part is missing on a laptop; in CI a missing part is a failure."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: this must run, not skip)")
-    pytest.skip(reason)
 
 
 def migrate(url: str) -> None:

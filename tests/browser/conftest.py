@@ -6,6 +6,8 @@ Every test in this folder gets the `browser` marker and runs on SQLite only.
         page.goto(live_server.url + "/")
         check_accessibility(page)          # from tests.browser.helpers
         screenshot(page, "something-phone")
+
+Staff sign in with `tests.helpers.sign_in_browser(page, live_server.url, email)`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from booking.demo import seed_demo_clinic
-from booking.extensions import db
-from tests.conftest import skip_or_fail
+from tests.browser.helpers import DESKTOP, PHONE, new_page
+from tests.helpers import make_demo_app, skip_or_fail
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,13 +34,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-DEFAULT_TIMEOUT_MS = 10_000
-# Still argon2, at a token cost: seeding the demo staff takes ms instead of ~0.8 s per test.
-FAST_PASSWORD_HASHING = {
-    "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": {"argon2__rounds": 1, "argon2__memory_cost": 64},
-}
 HERE = Path(__file__).resolve().parent
 
 
@@ -85,10 +79,7 @@ class LiveServer:
 @pytest.fixture
 def live_server(make_app) -> Iterator[LiveServer]:
     """The app with real CSRF and the demo clinic, served on 127.0.0.1 from a thread."""
-    app = make_app(WTF_CSRF_ENABLED=True, **FAST_PASSWORD_HASHING)
-    with app.app_context():
-        seed_demo_clinic()
-        db.session.commit()
+    app = make_demo_app(make_app, WTF_CSRF_ENABLED=True)
     server = make_server("127.0.0.1", 0, app, threaded=True)  # port 0: the OS picks a free one
     thread = threading.Thread(
         target=server.serve_forever,
@@ -106,16 +97,10 @@ def live_server(make_app) -> Iterator[LiveServer]:
         thread.join(timeout=5)
 
 
-def _new_page(browser, viewport: dict):
-    context = browser.new_context(viewport=viewport, device_scale_factor=1)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    return context, context.new_page()
-
-
 @pytest.fixture
 def page(browser):
     """A page in a fresh context at phone width (390x844)."""
-    context, page = _new_page(browser, PHONE)
+    context, page = new_page(browser, PHONE)
     yield page
     context.close()
 
@@ -123,6 +108,14 @@ def page(browser):
 @pytest.fixture
 def desktop_page(browser):
     """A page in a fresh context at desktop width (1280x900)."""
-    context, page = _new_page(browser, DESKTOP)
+    context, page = new_page(browser, DESKTOP)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def no_js_page(browser):
+    """A page in a fresh context at phone width with JavaScript switched off."""
+    context, page = new_page(browser, PHONE, java_script_enabled=False)
     yield page
     context.close()

@@ -1,7 +1,9 @@
-"""Helpers for browser tests: accessibility checks, screenshots, layout checks.
+"""Helpers for browser tests: viewport sizes, new pages, accessibility checks, screenshots,
+layout checks.
 
 Import them in a browser test with
 `from tests.browser.helpers import check_accessibility, screenshot, assert_no_horizontal_scroll`.
+(Signing staff in is `tests.helpers.sign_in_browser`.)
 """
 
 from __future__ import annotations
@@ -9,15 +11,27 @@ from __future__ import annotations
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = REPO_ROOT / "test-artifacts" / "screenshots"
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+DEFAULT_TIMEOUT_MS = 10_000
 
 # Impacts that fail a test; "minor" and "moderate" findings are left to review.
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 
 _axe = Axe()
+
+
+def new_page(browser: Browser, viewport: dict, **options) -> tuple[BrowserContext, Page]:
+    """A page in a fresh browser context (close the context when done); `options` go to
+    `browser.new_context`, e.g. `java_script_enabled=False`."""
+    context = browser.new_context(viewport=viewport, device_scale_factor=1, **options)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    return context, context.new_page()
 
 
 def accessibility_violations(page: Page, impacts=BLOCKING_IMPACTS) -> list[dict]:

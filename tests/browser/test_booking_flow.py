@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -15,7 +14,6 @@ from booking.extensions import db
 from booking.intake.models import CallBack, Intake
 from booking.intake.questionnaire import FIRST_VISIT_STEPS, Step
 from booking.scheduling.models import Appointment, AppointmentStatus
-from tests.browser.conftest import PHONE
 from tests.browser.helpers import assert_no_horizontal_scroll, check_accessibility, screenshot
 
 CONTACT = {
@@ -216,16 +214,8 @@ def test_medical_review_answers_reserve_the_time(live_server, page):
     assert booked[0].status == AppointmentStatus.AWAITING_REVIEW
 
 
-@pytest.fixture
-def page_without_javascript(browser):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1, java_script_enabled=False)
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
-
-
-def test_the_intake_works_without_javascript(live_server, page_without_javascript):
-    page = page_without_javascript
+def test_the_intake_works_without_javascript(live_server, no_js_page):
+    page = no_js_page
 
     def safety(p: Page) -> None:
         # Without JavaScript every follow-up is on the page, under its question.

@@ -7,16 +7,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlalchemy import select
 
+from booking.accounts.models import RoleName
 from booking.db import now_utc
-from booking.demo import DEMO_PASSWORD
 from booking.extensions import db
 from booking.scheduling.models import Appointment, AppointmentStatus, Practitioner, Service
 from tests.browser.helpers import assert_no_horizontal_scroll, check_accessibility, screenshot
 from tests.clinician.helpers import add_intake, add_outcome, local, make_patient
 from tests.factories import make_appointment
+from tests.helpers import DEMO_STAFF, sign_in_browser
+
+MAYA_EMAIL = DEMO_STAFF[RoleName.PRACTITIONER]
 
 
 @pytest.fixture
@@ -46,17 +49,9 @@ def clinic_day(live_server) -> dict[str, int]:
         return {"held": held.id, "third": third.id, "jon": jon.id}
 
 
-def sign_in_as_maya(page: Page, live_server) -> None:
-    page.goto(live_server.url + "/staff/login")
-    page.fill("input[name=email]", "maya@clinic.example")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(live_server.url + "/staff/")
-
-
 def test_practitioner_reviews_a_held_booking(live_server, desktop_page, clinic_day):
     page = desktop_page
-    sign_in_as_maya(page, live_server)
+    sign_in_browser(page, live_server.url, MAYA_EMAIL)
 
     page.goto(live_server.url + "/staff/clinician/reviews")
     held = page.locator(f"#review-{clinic_day['held']}")
@@ -94,7 +89,7 @@ def test_practitioner_records_an_outcome_and_sees_the_trial_prompt(
     live_server, desktop_page, clinic_day
 ):
     page = desktop_page
-    sign_in_as_maya(page, live_server)
+    sign_in_browser(page, live_server.url, MAYA_EMAIL)
 
     page.goto(live_server.url + f"/staff/clinician/visits/{clinic_day['third']}/outcome")
     expect(page.get_by_role("heading", level=1)).to_have_text("Visit outcome")
@@ -136,11 +131,9 @@ def test_practitioner_records_an_outcome_and_sees_the_trial_prompt(
 
 def test_clinician_pages_fit_a_phone(live_server, page, clinic_day):
     """Practitioners read these between patients, often on a phone: no sideways scrolling."""
-    sign_in_as_maya(page, live_server)
+    sign_in_browser(page, live_server.url, MAYA_EMAIL)
     with live_server.app.app_context():
-        from tests.clinician.helpers import add_outcome as outcome
-
-        outcome(db.session.get(Appointment, clinic_day["third"]), 6, 5)
+        add_outcome(db.session.get(Appointment, clinic_day["third"]), 6, 5)
         db.session.commit()
     for path, name in (
         ("/staff/clinician/reviews", "clinician-review-queue-phone"),

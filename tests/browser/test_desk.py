@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from booking.accounts.models import RoleName
 from booking.clinic.service import get_clinic
 from booking.db import now_utc
-from booking.demo import DEMO_PASSWORD
 from booking.extensions import db
 from booking.intake.models import CallBack, Intake
 from booking.patients.models import Patient
@@ -26,6 +26,9 @@ from booking.scheduling.models import (
     TimeOff,
 )
 from tests.browser.helpers import assert_no_horizontal_scroll, check_accessibility, screenshot
+from tests.helpers import DEMO_STAFF, sign_in_browser
+
+DESK_EMAIL = DEMO_STAFF[RoleName.FRONT_DESK]
 
 
 @pytest.fixture
@@ -36,14 +39,6 @@ def working_day(live_server) -> date:
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day
-
-
-def sign_in(page: Page, live_server) -> None:
-    page.goto(live_server.url + "/staff/login")
-    page.get_by_label("Email").fill("desk@clinic.example")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Hello")
 
 
 def open_day(page: Page, live_server, day: date) -> None:
@@ -94,7 +89,7 @@ def nearest_open_cell(lane, block, times) -> str:
 def test_day_view_shows_every_practitioner_and_their_visits(live_server, desktop_page,
                                                            working_day):
     page = desktop_page
-    sign_in(page, live_server)
+    sign_in_browser(page, live_server.url, DESK_EMAIL)
     page.get_by_role("link", name="Day view", exact=True).click()
     expect(page.locator("section.desk-col")).to_have_count(3)
     open_day(page, live_server, working_day)
@@ -119,7 +114,7 @@ def test_day_view_shows_every_practitioner_and_their_visits(live_server, desktop
 
 
 def test_day_view_scrolls_inside_its_box_on_a_phone(live_server, page, working_day):
-    sign_in(page, live_server)
+    sign_in_browser(page, live_server.url, DESK_EMAIL)
     open_day(page, live_server, working_day)
     assert_no_horizontal_scroll(page)  # the page itself does not scroll sideways
     scroller = page.locator(".desk-board-scroll")
@@ -130,7 +125,7 @@ def test_day_view_scrolls_inside_its_box_on_a_phone(live_server, page, working_d
 
 def test_book_a_phone_caller(live_server, desktop_page, working_day):
     page = desktop_page
-    sign_in(page, live_server)
+    sign_in_browser(page, live_server.url, DESK_EMAIL)
     page.goto(live_server.url + "/staff/desk/day")
     page.get_by_role("link", name="Book a phone caller").click()
     page.get_by_label("Find the caller").fill("Silva")
@@ -155,7 +150,7 @@ def test_book_a_phone_caller(live_server, desktop_page, working_day):
 
 def test_move_a_visit_with_its_buttons_and_by_dragging(live_server, desktop_page, working_day):
     page = desktop_page
-    sign_in(page, live_server)
+    sign_in_browser(page, live_server.url, DESK_EMAIL)
     open_day(page, live_server, working_day)
     maya = column(page, "Maya Chen")
     first_visit = maya.locator("a.desk-block-body").first
@@ -270,7 +265,7 @@ def clinic_day(live_server) -> dict:
 
 def test_run_the_clinic_day_check_in_and_no_show(live_server, desktop_page, clinic_day):
     page = desktop_page
-    sign_in(page, live_server)
+    sign_in_browser(page, live_server.url, DESK_EMAIL)
     open_day(page, live_server, clinic_day["today"])
     expect(page.locator(".desk-tier-precaution")).to_have_text("Screening: Precaution")
     expect(page.locator(".desk-hold")).to_contain_text("Held")
@@ -293,7 +288,7 @@ def test_run_the_clinic_day_check_in_and_no_show(live_server, desktop_page, clin
 
 def test_needs_attention_call_back(live_server, desktop_page, clinic_day):
     page = desktop_page
-    sign_in(page, live_server)
+    sign_in_browser(page, live_server.url, DESK_EMAIL)
     page.goto(live_server.url + "/staff/desk/day")
     expect(page.locator(".desk-count")).to_have_text("2")
     page.get_by_role("link", name=re.compile("^Needs attention 2")).click()
@@ -310,7 +305,7 @@ def test_needs_attention_call_back(live_server, desktop_page, clinic_day):
 
 def test_week_view_and_time_off(live_server, desktop_page, working_day):
     page = desktop_page
-    sign_in(page, live_server)
+    sign_in_browser(page, live_server.url, DESK_EMAIL)
     page.get_by_role("link", name="Week", exact=True).click()
     page.get_by_label("Practitioner").select_option(label="Maya Chen")
     page.get_by_label("Week of").fill(working_day.isoformat())
@@ -328,7 +323,7 @@ def test_week_view_and_time_off(live_server, desktop_page, working_day):
 
 def test_find_a_patient_and_put_them_on_the_waitlist(live_server, desktop_page):
     page = desktop_page
-    sign_in(page, live_server)
+    sign_in_browser(page, live_server.url, DESK_EMAIL)
     page.goto(live_server.url + "/staff/desk/day")
     page.get_by_label("Find a patient").fill("silva")
     page.get_by_role("button", name="Find patient").click()

@@ -16,7 +16,6 @@ from booking.notify.links import manage_token
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, AppointmentStatus, Service
 from booking.scheduling.service import confirm_hold, find_free_slots, hold_slot
-from tests.browser.conftest import PHONE
 from tests.browser.helpers import (
     assert_no_horizontal_scroll,
     check_accessibility,
@@ -47,15 +46,6 @@ def book_demo_visit(app) -> tuple[int, str]:
 def visit(live_server) -> tuple[int, str]:
     appointment_id, token = book_demo_visit(live_server.app)
     return appointment_id, f"{live_server.url}/visit/{token}"
-
-
-@pytest.fixture
-def no_js_page(browser):
-    """A phone-width page with JavaScript switched off."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1, java_script_enabled=False)
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
 
 
 def test_visit_page_at_phone_width(page: Page, visit):

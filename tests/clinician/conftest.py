@@ -9,7 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from booking.extensions import db
-from tests.clinician.helpers import World, build_world, login, make_staff_app
+from tests.clinician.helpers import World, build_world
+from tests.helpers import STAFF_PASSWORD, make_staff_app, sign_in
 
 
 @pytest.fixture
@@ -30,12 +31,10 @@ def world(app: Flask) -> World:
 def signed_in(app: Flask, world: World) -> Callable[[str], FlaskClient]:
     """A fresh test client signed in as the given staff email."""
 
-    def sign_in(email: str) -> FlaskClient:
-        client = app.test_client()
-        login(client, email)
-        return client
+    def build(email: str) -> FlaskClient:
+        return sign_in(app.test_client(), email, STAFF_PASSWORD)
 
-    return sign_in
+    return build
 
 
 @pytest.fixture

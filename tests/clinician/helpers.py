@@ -7,11 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask
-from flask.testing import FlaskClient
-
 from booking.accounts.models import RoleName
-from booking.accounts.service import create_staff_user
 from booking.clinical.models import VisitOutcome
 from booking.extensions import db
 from booking.intake.models import Intake
@@ -20,13 +16,9 @@ from booking.intake.screening import screen
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, AppointmentStatus, Service, VisitKind
 from tests.factories import make_appointment, make_patient, make_practitioner, make_service
+from tests.helpers import make_staff
 
-PASSWORD = "clinic-test-password-2026"
 ZONE = ZoneInfo("America/New_York")
-# Still argon2, at a token cost: signing staff in takes ms instead of ~0.8 s.
-FAST_PASSWORD_HASHING = {
-    "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": {"argon2__rounds": 1, "argon2__memory_cost": 64},
-}
 
 # A believable first-visit answer set that screens "clear"; tests add flags on top.
 BASE_ANSWERS: dict[str, Any] = {
@@ -63,19 +55,16 @@ class World:
 
 
 def build_world() -> World:
-    """Two services, two practitioners with accounts, a front-desk and an admin account."""
+    """Two services, two practitioners with accounts, a front-desk and an admin account (all
+    signing in with tests.helpers.STAFF_PASSWORD)."""
     first = make_service(
         slug="first-visit", name="First visit", minutes=60, kind=VisitKind.FIRST_VISIT
     )
     follow = make_service(slug="follow-up", name="Follow-up", minutes=30)
-    maya_user = create_staff_user(
-        "maya@example.com", PASSWORD, [RoleName.PRACTITIONER], name="Maya Chen"
-    )
-    sam_user = create_staff_user(
-        "sam@example.com", PASSWORD, [RoleName.PRACTITIONER], name="Sam Okafor"
-    )
-    create_staff_user("desk@example.com", PASSWORD, [RoleName.FRONT_DESK], name="Dana Desk")
-    create_staff_user("admin@example.com", PASSWORD, [RoleName.ADMIN], name="Alex Admin")
+    maya_user = make_staff("maya@example.com", RoleName.PRACTITIONER, name="Maya Chen")
+    sam_user = make_staff("sam@example.com", RoleName.PRACTITIONER, name="Sam Okafor")
+    make_staff("desk@example.com", RoleName.FRONT_DESK, name="Dana Desk")
+    make_staff("admin@example.com", RoleName.ADMIN, name="Alex Admin")
     maya = make_practitioner(
         services=[first, follow], name="Maya Chen", slug="maya-chen", user_id=maya_user.id
     )
@@ -83,11 +72,6 @@ def build_world() -> World:
         services=[first, follow], name="Sam Okafor", slug="sam-okafor", user_id=sam_user.id
     )
     return World(first.id, follow.id, maya.id, sam.id)
-
-
-def login(client: FlaskClient, email: str) -> None:
-    response = client.post("/staff/login", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
@@ -183,21 +167,14 @@ def series_with_outcomes(
     return patient
 
 
-def make_staff_app(make_app, **overrides) -> Flask:
-    return make_app(**FAST_PASSWORD_HASHING, **overrides)
-
-
 __all__ = [
     "BASE_ANSWERS",
-    "PASSWORD",
     "World",
     "add_intake",
     "add_outcome",
     "add_visit",
     "build_world",
     "local",
-    "login",
     "make_patient",
-    "make_staff_app",
     "series_with_outcomes",
 ]

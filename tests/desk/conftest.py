@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
 import time_machine
@@ -17,26 +16,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from booking.accounts.models import RoleName
-from booking.accounts.service import create_staff_user
 from booking.extensions import db
 from booking.scheduling.models import VisitKind
+from tests.desk.helpers import DESK_EMAIL, DESK_TEST_CONFIG, MAYA_EMAIL, NOW
 from tests.factories import make_patient, make_practitioner, make_service
-
-NEW_YORK = ZoneInfo("America/New_York")
-# Monday 23 November 2026, 8:00 in New York: the clinic opens at 9:00.
-NOW = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
-TODAY = date(2026, 11, 23)
-PASSWORD = "desk-password-2026"
-DESK_TEST_CONFIG = {
-    "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": {"argon2__rounds": 1, "argon2__memory_cost": 64},
-    # Tests travel in time between requests: the desk stays signed in.
-    "STAFF_IDLE_MINUTES": 10**6,
-}
-
-
-def local(day: date, hour: int, minute: int = 0) -> datetime:
-    """A wall-clock time in the clinic's zone, as aware UTC."""
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=NEW_YORK).astimezone(UTC)
+from tests.helpers import STAFF_PASSWORD, make_staff, make_staff_app, sign_in
 
 
 @dataclass
@@ -51,7 +35,7 @@ class Clinic:
 
 @pytest.fixture
 def app(make_app) -> Flask:
-    return make_app(**DESK_TEST_CONFIG)
+    return make_staff_app(make_app, **DESK_TEST_CONFIG)
 
 
 @pytest.fixture
@@ -74,23 +58,14 @@ def clinic(app: Flask, frozen) -> Clinic:
                            phone="(555) 010-4400", date_of_birth=date(1971, 4, 2))
         ben = make_patient(first_name="Ben", last_name="Walker", email="ben@example.com",
                            phone="555.777.1234", date_of_birth=date(1985, 9, 14))
-        create_staff_user("desk@example.com", PASSWORD, [RoleName.FRONT_DESK], name="Dana")
-        create_staff_user("maya@example.com", PASSWORD, [RoleName.PRACTITIONER], name="Maya")
+        make_staff(DESK_EMAIL, RoleName.FRONT_DESK, name="Dana")
+        make_staff(MAYA_EMAIL, RoleName.PRACTITIONER, name="Maya")
         db.session.commit()
         return Clinic(follow_up.id, first_visit.id, maya.id, sam.id, ana.id, ben.id)
-
-
-def sign_in(client: FlaskClient, email: str = "desk@example.com") -> FlaskClient:
-    response = client.post("/staff/login", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return client
 
 
 @pytest.fixture
 def desk(app: Flask, clinic: Clinic) -> FlaskClient:
     """A test client signed in as front-desk staff."""
-    return sign_in(app.test_client())
+    return sign_in(app.test_client(), DESK_EMAIL, STAFF_PASSWORD)
 
-
-def later(days: int = 0, **kwargs) -> datetime:
-    return NOW + timedelta(days=days, **kwargs)

@@ -17,8 +17,17 @@ from booking.extensions import db
 from booking.notify.models import OutboxMessage
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, AppointmentStatus, TimeOff
-from tests.desk.conftest import DESK_TEST_CONFIG, NOW, PASSWORD, TODAY, local, sign_in
-from tests.desk.test_day_view import add, visit
+from tests.desk.helpers import (
+    DESK_EMAIL,
+    DESK_TEST_CONFIG,
+    NOW,
+    TODAY,
+    add,
+    call_back_for,
+    local,
+    visit,
+)
+from tests.helpers import STAFF_PASSWORD, csrf_token_in, make_staff_app, sign_in
 
 TOMORROW = date(2026, 11, 24)
 
@@ -193,7 +202,7 @@ def test_move_across_a_daylight_saving_change_keeps_the_wall_clock_time(app, des
     # Clocks go forward on Sunday 14 March 2027. Friday 10:00 EST is 15:00 UTC; the desk moves
     # the visit to Monday 10:00, which is EDT: 14:00 UTC, not 15:00.
     with time_machine.travel(datetime(2027, 3, 10, 14, 0, tzinfo=UTC), tick=False):
-        sign_in(desk)  # months later: a new session
+        sign_in(desk, DESK_EMAIL, STAFF_PASSWORD)  # months later: a new session
         appointment = add(app, lambda: visit(clinic, local(date(2027, 3, 12), 10)))
         assert load(app, appointment).starts_at == datetime(2027, 3, 12, 15, 0, tzinfo=UTC)
         page = desk.get(f"/staff/desk/appointments/{appointment}?day=2027-03-15").get_data(
@@ -336,16 +345,10 @@ def test_time_off_must_end_after_it_starts(app, desk, clinic):
 def test_every_desk_form_carries_a_csrf_token_and_posts_without_one_are_refused(
     make_app, clinic
 ):
-    from tests.desk.test_attention import call_back_for
-
-    app = make_app(WTF_CSRF_ENABLED=True, **DESK_TEST_CONFIG)
+    app = make_staff_app(make_app, WTF_CSRF_ENABLED=True, **DESK_TEST_CONFIG)
     appointment = add(app, lambda: visit(clinic, local(TODAY, 9)))
     add(app, lambda: call_back_for(clinic.ben))
-    client = app.test_client()
-    login = client.get("/staff/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login).group(1)
-    client.post("/staff/login", data={"email": "desk@example.com", "password": PASSWORD,
-                                      "csrf_token": token})
+    client = sign_in(app.test_client(), DESK_EMAIL, STAFF_PASSWORD)  # with the form's token
     pages = [
         f"/staff/desk/day?date={TODAY}",
         f"/staff/desk/week?practitioner={clinic.maya}",
@@ -377,7 +380,6 @@ def test_every_desk_form_carries_a_csrf_token_and_posts_without_one_are_refused(
     assert load(app, appointment).status == AppointmentStatus.CONFIRMED
     with time_machine.travel(NOW, tick=False):
         page = client.get(f"/staff/desk/appointments/{appointment}").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         response = client.post(f"/staff/desk/appointments/{appointment}/check-in",
-                               data={"csrf_token": token})
+                               data={"csrf_token": csrf_token_in(page)})
     assert response.status_code == 303

@@ -8,25 +8,10 @@ from sqlalchemy import select
 
 from booking.accounts.models import User
 from booking.extensions import db
-from booking.intake.models import CallBack, Intake
+from booking.intake.models import CallBack
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.scheduling.models import AppointmentStatus
-from tests.desk.conftest import NOW, TODAY, local
-from tests.desk.test_day_view import SECRET_ANSWER, add, visit
-
-
-def call_back_for(patient_id: int) -> int:
-    intake = Intake(
-        patient_id=patient_id, kind="first_visit", questionnaire_version="v1",
-        answers={"bladder": SECRET_ANSWER}, ruleset_version="r1", tier="emergency",
-        screening={"flags": [SECRET_ANSWER]},
-    )
-    db.session.add(intake)
-    db.session.flush()
-    call_back = CallBack(patient_id=patient_id, intake_id=intake.id, raised_at=NOW)
-    db.session.add(call_back)
-    db.session.flush()
-    return call_back.id
+from tests.desk.helpers import NOW, SECRET_ANSWER, TODAY, add, call_back_for, local, visit
 
 
 def dead_message(recipient: str, created_at=NOW) -> None:

@@ -10,33 +10,9 @@ import pytest
 from booking.extensions import db
 from booking.intake.models import Intake
 from booking.scheduling.models import AppointmentStatus, TimeOff
-from tests.desk.conftest import TODAY, local, sign_in
-from tests.factories import make_appointment, make_practitioner, make_service
-
-SECRET_ANSWER = "numbness-between-the-legs-since-tuesday"
-
-
-def add(app, fn):
-    with app.app_context():
-        result = fn()
-        db.session.commit()
-        return result
-
-
-def visit(clinic, when, status=AppointmentStatus.CONFIRMED, patient=None, service=None,
-          practitioner=None, **fields):
-    from booking.patients.models import Patient
-    from booking.scheduling.models import Practitioner, Service
-
-    row = make_appointment(
-        db.session.get(Practitioner, practitioner or clinic.maya),
-        db.session.get(Service, service or clinic.follow_up),
-        when,
-        status=status,
-        patient=db.session.get(Patient, patient or clinic.ana),
-        **fields,
-    )
-    return row.id
+from tests.desk.helpers import MAYA_EMAIL, SECRET_ANSWER, TODAY, add, local, visit
+from tests.factories import make_practitioner, make_service
+from tests.helpers import STAFF_PASSWORD, sign_in
 
 
 def intake_for(appointment_id, patient_id, tier):
@@ -166,7 +142,7 @@ def test_desk_pages_need_a_signed_in_staff_member(app, clinic):
     client = app.test_client()
     response = client.get("/staff/desk/day")
     assert response.status_code in (302, 401)
-    sign_in(client, "maya@example.com")  # practitioners see the desk calendar too
+    sign_in(client, MAYA_EMAIL, STAFF_PASSWORD)  # practitioners see the desk calendar too
     assert client.get("/staff/desk/day").status_code == 200
 
 

@@ -7,8 +7,7 @@ from datetime import date
 import pytest
 
 from booking.patients.search import search_patients
-from tests.desk.conftest import TODAY, local
-from tests.desk.test_day_view import add, visit
+from tests.desk.helpers import TODAY, add, local, visit
 from tests.factories import make_patient
 
 

@@ -14,8 +14,7 @@ from booking.patients.models import Patient
 from booking.scheduling.availability import Slot
 from booking.scheduling.models import Service, WaitlistEntry, WaitlistStatus
 from booking.scheduling.waitlist import add_to_waitlist, offer_freed_time
-from tests.desk.conftest import NOW, local
-from tests.desk.test_day_view import add, visit
+from tests.desk.helpers import NOW, add, local, visit
 from tests.factories import make_patient
 
 TUESDAY = date(2026, 11, 24)

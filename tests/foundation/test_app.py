@@ -6,7 +6,7 @@ import pytest
 
 from booking import create_app
 from booking.config import from_environment
-from tests.conftest import BASE_TEST_CONFIG
+from tests.helpers import BASE_TEST_CONFIG
 
 
 def test_home_page_shows_the_clinic_and_the_emergency_notice(client):

@@ -11,6 +11,7 @@ from booking.accounts.models import User
 from booking.db import now_utc
 from booking.extensions import db
 from booking.scheduling.models import Appointment, Practitioner, Service, VisitKind
+from tests.helpers import sign_in
 
 
 def test_seed_demo_creates_a_believable_clinic(app, runner):
@@ -58,11 +59,7 @@ def test_create_user_makes_a_staff_account_that_can_sign_in(app, runner):
         assert user.password != "long-enough-password"
         assert user.password.startswith("$argon2")
         assert verify_password("long-enough-password", user.password)
-    client = app.test_client()
-    response = client.post(
-        "/staff/login", data={"email": "desk@example.com", "password": "long-enough-password"}
-    )
-    assert response.status_code == 302
+    client = sign_in(app.test_client(), "desk@example.com", "long-enough-password")
     assert client.get("/staff/").status_code == 200
 
 

@@ -13,40 +13,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from booking.accounts.models import RoleName
-from booking.demo import DEMO_PASSWORD, seed_demo_clinic
-from booking.extensions import db
-
-# Still argon2, at a token cost: signing staff in takes ms instead of ~0.8 s.
-FAST_PASSWORD_HASHING = {
-    "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": {"argon2__rounds": 1, "argon2__memory_cost": 64},
-}
-# One demo account per role (booking/demo.py).
-ROLE_EMAILS = {
-    RoleName.ADMIN: "admin@clinic.example",
-    RoleName.FRONT_DESK: "desk@clinic.example",
-    RoleName.PRACTITIONER: "maya@clinic.example",
-}
-ADMIN_EMAIL = ROLE_EMAILS[RoleName.ADMIN]
+from tests.helpers import DEMO_STAFF, make_demo_app, sign_in
 
 
 @pytest.fixture
 def app(make_app) -> Flask:
     """The app with the demo clinic seeded (services, practitioners, hours, staff, visits)."""
-    app = make_app(**FAST_PASSWORD_HASHING)
-    seed(app)
-    return app
-
-
-def seed(app: Flask) -> None:
-    with app.app_context():
-        seed_demo_clinic()
-        db.session.commit()
-
-
-def sign_in(client: FlaskClient, email: str, password: str = DEMO_PASSWORD) -> FlaskClient:
-    response = client.post("/staff/login", data={"email": email, "password": password})
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    return client
+    return make_demo_app(make_app)
 
 
 @pytest.fixture
@@ -55,7 +28,7 @@ def client_for(app: Flask) -> Callable[[RoleName | None], FlaskClient]:
 
     def build(role: RoleName | None) -> FlaskClient:
         client = app.test_client()
-        return sign_in(client, ROLE_EMAILS[role]) if role is not None else client
+        return sign_in(client, DEMO_STAFF[role]) if role is not None else client
 
     return build
 

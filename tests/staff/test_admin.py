@@ -12,7 +12,7 @@ from datetime import date, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from booking.accounts.models import User
+from booking.accounts.models import RoleName, User
 from booking.admin.hours import interval_problems
 from booking.audit.models import AuditEvent
 from booking.clinic.models import Clinic
@@ -20,9 +20,10 @@ from booking.extensions import db
 from booking.intake.models import ConsentText
 from booking.intake.service import current_consent
 from booking.scheduling.models import ClinicClosure, Practitioner, Service, WorkingHours
-from tests.staff.conftest import ADMIN_EMAIL
+from tests.helpers import DEMO_STAFF
 
 ADMIN = "/staff/admin"
+ADMIN_EMAIL = DEMO_STAFF[RoleName.ADMIN]
 
 
 def text(response) -> str:

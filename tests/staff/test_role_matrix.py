@@ -7,7 +7,6 @@ covered without touching this file: every view under /staff/ must name its roles
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -18,15 +17,13 @@ from werkzeug.routing.converters import AnyConverter, IntegerConverter
 
 from booking import create_app
 from booking.accounts.models import RoleName
-from booking.demo import DEMO_PASSWORD
 from booking.extensions import db
 from booking.intake.models import CallBack, Intake
 from booking.intake.screening import screen
 from booking.intake.service import current_consent
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, ClinicClosure, Practitioner, Service, TimeOff
-from tests.conftest import BASE_TEST_CONFIG
-from tests.staff.conftest import FAST_PASSWORD_HASHING, ROLE_EMAILS
+from tests.helpers import BASE_TEST_CONFIG, DEMO_STAFF, csrf_token_in, make_staff_app, sign_in
 
 ROLES: tuple[RoleName | None, ...] = (None, *RoleName)
 READS = frozenset({"GET"})
@@ -170,18 +167,9 @@ def test_each_role_against_each_staff_page(app, client_for, urls, role):
 POSTS = [r for r in RULES if r.rule.startswith("/staff") and "POST" in r.methods]
 
 
-def csrf_token_in(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-
-
 def test_every_staff_form_refuses_a_post_without_its_csrf_token(make_app, app, urls):
-    csrf_app = make_app(WTF_CSRF_ENABLED=True, **FAST_PASSWORD_HASHING)  # same database
-    client = csrf_app.test_client()
-    token = csrf_token_in(client.get("/staff/login").get_data(as_text=True))
-    signed_in = client.post("/staff/login", data={
-        "email": ROLE_EMAILS[RoleName.ADMIN], "password": DEMO_PASSWORD, "csrf_token": token,
-    })
-    assert signed_in.status_code == 302
+    csrf_app = make_staff_app(make_app, WTF_CSRF_ENABLED=True)  # same database
+    client = sign_in(csrf_app.test_client(), DEMO_STAFF[RoleName.ADMIN])  # with the form's token
 
     accepted = []
     for rule in POSTS:
