@@ -98,7 +98,8 @@ def test_practitioner_records_an_outcome_and_sees_the_trial_prompt(
 
     page.get_by_label("Pain now (0 to 10)").fill("11")
     page.get_by_role("button", name="Save outcome").click()
-    expect(page.locator("#pain_now-error")).to_have_text("Enter a whole number from 0 to 10.")
+    pain_error = page.locator("#pain_now-error")
+    expect(pain_error).to_have_text("Error: Enter a whole number from 0 to 10.")
     check_accessibility(page)
     screenshot(page, "clinician-outcome-error-desktop")
 

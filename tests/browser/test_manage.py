@@ -63,7 +63,7 @@ def test_visit_page_at_phone_width(page: Page, visit):
     screenshot(page, "manage-visit-phone")
 
     page.get_by_role("button", name="Cancel my visit").click()  # no reason chosen
-    expect(page.locator("#reason-error")).to_have_text("Choose the reason that fits best.")
+    expect(page.locator("#reason-error")).to_have_text("Error: Choose the reason that fits best.")
     check_accessibility(page)
     screenshot(page, "manage-cancel-error-phone")
 
@@ -89,7 +89,7 @@ def test_cancel_works_without_javascript(no_js_page: Page, live_server, visit):
     page.goto(url)
 
     page.get_by_role("button", name="Cancel my visit").click()  # no reason chosen
-    expect(page.locator("#reason-error")).to_have_text("Choose the reason that fits best.")
+    expect(page.locator("#reason-error")).to_have_text("Error: Choose the reason that fits best.")
     page.get_by_label("I am feeling better").check()
     page.get_by_label("Anything you would like to add (optional)").fill("See you another time")
     page.get_by_role("button", name="Cancel my visit").click()

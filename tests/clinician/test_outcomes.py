@@ -110,7 +110,8 @@ def test_bad_input_is_explained_next_to_the_field_and_kept(app, maya, visit, fie
     response = maya.post(url(visit), data={**GOOD, field: value})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert re.search(rf'id="{field}-error">{re.escape(message)}<', html)
+    error = '<span class="visually-hidden">Error:</span> ' + re.escape(message)
+    assert re.search(rf'id="{field}-error">{error}<', html)
     assert GOOD["plan"] in html  # the plan typed is kept
     with app.app_context():
         assert db.session.scalar(select(VisitOutcome)) is None

@@ -57,7 +57,7 @@ def test_search(app, people, query, expected):
 
 def test_search_page_lists_matches_with_links(app, desk, people, clinic):
     page = desk.get("/staff/desk/patients?q=walker").get_data(as_text=True)
-    assert "Ben Walker" in page and "09/14/1985" in page
+    assert "Ben Walker" in page and "September 14, 1985" in page
     assert f'href="/staff/desk/patients/{clinic.ben}"' in page
     assert f'href="/staff/desk/book?patient={clinic.ben}"' in page
     empty = desk.get("/staff/desk/patients?q=zzz").get_data(as_text=True)

@@ -310,10 +310,11 @@ def test_new_account_errors_show_next_to_fields(app, admin):
     })
     html = text(response)
     assert response.status_code == 200
-    assert "exists" in re.search(r'id="email-error">([^<]*)<', html).group(1)
-    assert "at least one role" in re.search(r'id="roles-error">([^<]*)<', html).group(1)
+    error = r'-error"><span class="visually-hidden">Error:</span> ([^<]*)<'
+    assert "exists" in re.search(r'id="email' + error, html).group(1)
+    assert "at least one role" in re.search(r'id="roles' + error, html).group(1)
     assert "at least 10 characters" in re.search(
-        r'id="temporary_password-error">([^<]*)<', html
+        r'id="temporary_password' + error, html
     ).group(1)
     assert 'value="Dup"' in html
     with app.app_context():  # nothing was saved

@@ -34,7 +34,9 @@ def error_next_to(html: str, field_id: str, extra_class: str = "") -> str:
     """The error message rendered by the field (not only in the summary), linked by its id."""
     classes = f"error-message {extra_class}".strip()
     match = re.search(
-        rf'<span class="{classes}" id="{re.escape(field_id)}-error">([^<]*)</span>', html
+        rf'<span class="{classes}" id="{re.escape(field_id)}-error">'
+        rf'<span class="visually-hidden">Error:</span> ([^<]*)</span>',
+        html,
     )
     assert match, f"no error message next to #{field_id}"
     return match.group(1)
