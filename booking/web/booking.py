@@ -152,7 +152,8 @@ def details():
     if held is None:
         return render_taken(flow.service, flow, [], None)
     seconds_left = hold_seconds_left(held, now_utc())
-    return render_template("booking/details.html", form=form, hold=held, seconds_left=seconds_left)
+    page = render_template("booking/details.html", form=form, hold=held, seconds_left=seconds_left)
+    return page, 422 if form.is_submitted() else 200
 
 
 def complete_booking(

@@ -32,6 +32,7 @@ from booking.scheduling.service import SlotNotOffered, SlotTaken, nearest_free_s
 from booking.web.booking import by_local_day, slot_choices, times_week
 from booking.web.filters import date_long, local_time
 from booking.web.forms import parse_instant
+from booking.web.parsing import EARLIEST_DAY, LATEST_DAY
 
 bp = Blueprint("manage", __name__, url_prefix="/visit")
 
@@ -52,8 +53,11 @@ class MoveForm(FlaskForm):
     def validate_start(self, field: HiddenField) -> None:
         try:
             field.instant = parse_instant(field.data)
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:  # overflow: the edge of year 1 or 9999
             raise ValidationError("That time could not be read. Please choose again.") from error
+        # No time button is this far off, and the day arithmetic of a move would pass date.max.
+        if not EARLIEST_DAY <= field.instant.date() <= LATEST_DAY:
+            raise ValidationError("That time could not be read. Please choose again.")
 
 
 class CancelForm(FlaskForm):
@@ -168,7 +172,7 @@ def cancel(token: str):
     appointment = changeable_or_refuse(token)
     form = CancelForm()
     if not form.validate():
-        return render_visit(appointment, form)
+        return render_visit(appointment, form), 422
     cancel_appointment(appointment, form.reason_text(), by="patient")
     flash("Your visit is cancelled. We have emailed you to confirm.", "success")
     return redirect(url_for(".visit", token=manage_token(appointment)), code=303)
