@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_security import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from booking.accounts.models import User
@@ -44,6 +45,11 @@ from booking.scheduling.models import ClinicClosure, Practitioner, Service
 from booking.web.roles import ADMIN, staff_required
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
+
+
+def form_status(form: FlaskForm) -> int:
+    """A form page shown again after a submission was refused answers 422, so nothing commits."""
+    return 422 if form.is_submitted() else 200
 
 
 def _confirmed() -> None:
@@ -86,7 +92,9 @@ def _service_page(service: Service | None):
         saved = admin.save_service(service, form.data, form.practitioners.data)
         flash(f"Saved the service “{saved.name}”.", "success")
         return redirect(url_for(".services"))
-    return render_template("admin/service_form.html", form=form, service=service)
+    return render_template(
+        "admin/service_form.html", form=form, service=service
+    ), form_status(form)
 
 
 # --- practitioners and weekly hours ----------------------------------------------------------
@@ -120,27 +128,30 @@ def _practitioner_page(practitioner: Practitioner | None):
         return redirect(url_for(".practitioners"))
     return render_template(
         "admin/practitioner_form.html", form=form, practitioner=practitioner
-    )
+    ), form_status(form)
 
 
 @bp.route("/practitioners/<int:practitioner_id>/hours", methods=["GET", "POST"])
 @staff_required(*ADMIN)
 def practitioner_hours(practitioner_id: int):
     practitioner = db.get_or_404(Practitioner, practitioner_id)
+    status = 200
     if request.method == "GET":
         form = WeeklyHoursForm.from_hours(practitioner.hours)
     else:
         form = WeeklyHoursForm()
         action = request.form.get("action", "save")
-        if action == "save" and form.validate_on_submit():
-            changed = admin.replace_weekly_hours(practitioner, form.week())
-            flash(f"Saved {practitioner.name}'s weekly hours." if changed
-                  else "The weekly hours were already as shown.", "success")
-            return redirect(url_for(".practitioners"))
-        form.change_rows(action)
+        if action == "save":
+            if form.validate_on_submit():
+                changed = admin.replace_weekly_hours(practitioner, form.week())
+                flash(f"Saved {practitioner.name}'s weekly hours." if changed
+                      else "The weekly hours were already as shown.", "success")
+                return redirect(url_for(".practitioners"))
+            status = 422
+        form.change_rows(action)  # adding or removing a row is editing, not a refusal
     return render_template(
         "admin/hours.html", form=form, practitioner=practitioner, weekdays=WEEKDAYS
-    )
+    ), status
 
 
 # --- clinic closures -------------------------------------------------------------------------
@@ -156,7 +167,9 @@ def closures():
         return redirect(url_for(".closures"))
     today = now_utc().astimezone(get_clinic().zone).date()
     upcoming, past = admin.closures_around(today)
-    return render_template("admin/closures.html", form=form, upcoming=upcoming, past=past)
+    return render_template(
+        "admin/closures.html", form=form, upcoming=upcoming, past=past
+    ), form_status(form)
 
 
 @bp.post("/closures/<int:closure_id>/remove")
@@ -181,7 +194,7 @@ def policy():
         flash("Saved the clinic's details and booking policy." if changed
               else "Nothing had changed.", "success")
         return redirect(url_for(".policy"))
-    return render_template("admin/policy.html", form=form)
+    return render_template("admin/policy.html", form=form), form_status(form)
 
 
 # --- staff accounts --------------------------------------------------------------------------
@@ -203,7 +216,7 @@ def account_new():
         how = "Tell them their temporary password." if temporary else "We emailed them a link."
         flash(f"Added {user.email}. {how}", "success")
         return redirect(url_for(".accounts"))
-    return render_template("admin/account_new.html", form=form)
+    return render_template("admin/account_new.html", form=form), form_status(form)
 
 
 @bp.route("/accounts/<int:user_id>", methods=["GET", "POST"])
@@ -220,7 +233,7 @@ def account_edit(user_id: int):
             flash(f"Saved {user.email}.", "success")
             return redirect(url_for(".accounts"))
     return render_template("admin/account_edit.html", form=form, user=user,
-                           is_self=user.id == current_user.id)
+                           is_self=user.id == current_user.id), form_status(form)
 
 
 ACCOUNT_ACTIONS = 'any(activate, deactivate, "password-link", "two-factor-off")'
@@ -265,7 +278,9 @@ def consent():
         added = admin.add_consent_version(form.version.data, form.text.data)
         flash(f"Version “{added.version}” is now the consent text patients agree to.", "success")
         return redirect(url_for(".consent"))
-    return render_template("admin/consent.html", form=form, versions=admin.consent_versions())
+    return render_template(
+        "admin/consent.html", form=form, versions=admin.consent_versions()
+    ), form_status(form)
 
 
 @bp.get("/consent/<int:consent_id>")
@@ -292,4 +307,5 @@ def audit_log():
         page=request.args.get("page", 1, type=int),
     )
     filters = {k: v for k, v in request.args.items() if k != "page" and v} if valid else {}
-    return render_template("admin/audit.html", form=form, log=page, filters=filters)
+    status = 200 if valid else 422  # the log is still shown, unfiltered, under the errors
+    return render_template("admin/audit.html", form=form, log=page, filters=filters), status

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BuildError
-from wtforms import DateField, Form, IntegerField, StringField
+from wtforms import Form, IntegerField, StringField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from booking.clinic.service import get_clinic
@@ -26,26 +26,18 @@ from booking.scheduling.service import (
     find_free_slots,
     hold_slot,
 )
-from booking.web.forms import parse_instant
+from booking.web.forms import InstantOutOfRange, parse_instant
+from booking.web.parsing import LATEST_DAY, as_id, parse_day
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 31
-MAX_ID = 2**31 - 1  # an INTEGER column: larger numbers would make SQLite raise, not miss
 HOLD_RATE_LIMIT = "20 per minute"
 NOT_OFFERED = "That time is not offered. Choose one of the times from /api/v1/availability."
 
 
 # --- Input ----------------------------------------------------------------------------------
-
-
-def as_id(value: str) -> int | None:
-    """The text as a row id, or None: not ASCII digits, or beyond what an id column holds."""
-    if not (value.isascii() and value.isdigit()):
-        return None
-    number = int(value)
-    return number if 0 < number <= MAX_ID else None
 
 
 def active_service(value: str) -> Service | None:
@@ -91,7 +83,7 @@ class AvailabilityForm(ApiForm):
     """The query string of GET /availability."""
 
     practitioner = StringField(default="any")
-    first_day = DateField(name="from", format="%Y-%m-%d", validators=[Optional()])
+    first_day = StringField(name="from")
     days = IntegerField(
         default=DEFAULT_DAYS,
         validators=[Optional(), NumberRange(1, MAX_DAYS, f"Ask for 1 to {MAX_DAYS} days.")],
@@ -99,15 +91,27 @@ class AvailabilityForm(ApiForm):
 
     def __init__(self, formdata: MultiDict, today: date) -> None:
         self.chosen_service: Service | None = None
+        self.chosen_first_day: date | None = None
         self.today = today
         super().__init__(formdata)
 
     def validate_practitioner(self, field: StringField) -> None:
         self.chosen_practitioner_id = practitioner_for(field.data.strip(), self.chosen_service)
 
-    def validate_first_day(self, field: DateField) -> None:
-        if field.data is not None and field.data < self.today:
+    def validate_first_day(self, field: StringField) -> None:
+        text = (field.data or "").strip()
+        if not text:
+            return
+        # LATEST_DAY plus MAX_DAYS stays far below date.max, so the day arithmetic cannot overflow.
+        self.chosen_first_day = parse_day(text, self.today, LATEST_DAY)
+        if self.chosen_first_day is not None:
+            return
+        day = parse_day(text, date.min, date.max)  # only to say why it was refused
+        if day is None:
+            raise ValidationError("Not a valid date value.")
+        if day < self.today:
             raise ValidationError("That day has passed.")
+        raise ValidationError(f"Ask for a day up to {LATEST_DAY.isoformat()}.")
 
 
 class HoldForm(ApiForm):
@@ -127,6 +131,8 @@ class HoldForm(ApiForm):
     def validate_start(self, field: StringField) -> None:
         try:
             self.start_at = parse_instant(field.data)
+        except InstantOutOfRange as error:  # readable, but nobody's visit (years 1, 9999...)
+            raise ValidationError(NOT_OFFERED) from error
         except ValueError as error:
             raise ValidationError(
                 "Give the time in ISO 8601 with its UTC offset, like 2026-11-23T09:00:00-05:00."
@@ -236,7 +242,7 @@ def availability():
     form = AvailabilityForm(request.args, today=now.astimezone(clinic.zone).date())
     if not form.validate():
         return invalid(form.field_errors())
-    first_day = form.first_day.data or form.today
+    first_day = form.chosen_first_day or form.today
     days = form.days.data or DEFAULT_DAYS
     last_day = first_day + timedelta(days=days - 1)
     service, practitioner_id = form.chosen_service, form.chosen_practitioner_id

@@ -151,7 +151,8 @@ def details():
         gone = Taken(now, nearest_free_slots(flow.service, now, now, flow.practitioner_id))
         return show_outcome(flow, gone)
     seconds_left = hold_seconds_left(held, now_utc())
-    return render_template("booking/details.html", form=form, hold=held, seconds_left=seconds_left)
+    page = render_template("booking/details.html", form=form, hold=held, seconds_left=seconds_left)
+    return page, 422 if form.is_submitted() else 200
 
 
 def show_outcome(flow: BookingFlow, outcome: Outcome):

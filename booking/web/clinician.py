@@ -114,7 +114,7 @@ def clearance(intake_id: int):
     found = db.get_or_404(Intake, intake_id)
     form = ClearanceForm()
     if not form.validate_on_submit():
-        return render_intake(found, form)
+        return render_intake(found, form), 422
     try:
         record_clearance(found, form.cleared.data == "yes", form.note.data, current_user)
     except ClinicalError as error:
@@ -149,7 +149,7 @@ def review_decide(appointment_id: int):
     appointment = db.get_or_404(Appointment, appointment_id)
     form = decision_form(appointment.id)
     if not form.validate_on_submit():
-        return render_queue({appointment.id: form})
+        return render_queue({appointment.id: form}), 422
     try:
         decide_review(appointment, form.outcome, form.note.data, current_user)
     except ReviewNotPending as error:
@@ -181,7 +181,8 @@ def outcome(appointment_id: int):
         return redirect(url_for("clinician.progress", patient_id=appointment.patient_id))
     if not form.is_submitted() and context.outcome is not None:
         form.fill_from(context.outcome)
-    return render_template("clinician/outcome.html", context=context, form=form)
+    status = 422 if context.can_record and form.is_submitted() else 200
+    return render_template("clinician/outcome.html", context=context, form=form), status
 
 
 @bp.get(f"{STAFF}/patients/<int:patient_id>/progress")

@@ -39,7 +39,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         db.session.rollback()
-        return render_error(error.code or 500)
+        body, code = render_error(error.code or 500)
+        # Our page replaces werkzeug's body, not its headers: a 405 must keep its Allow header.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return body, code, headers
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError):

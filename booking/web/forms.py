@@ -12,17 +12,31 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Valid
 from booking.db import now_utc
 from booking.scheduling.models import Service
 from booking.scheduling.service import active_service
-from booking.web.parsing import as_id
+from booking.web.parsing import EARLIEST_DAY, LATEST_DAY, as_id
 
 PHONE_CHARACTERS = re.compile(r"^[0-9 +().-]+$")
 
 
+class InstantOutOfRange(ValueError):
+    """A readable instant no visit can have (before 2000 or after 2200)."""
+
+
 def parse_instant(text: str) -> datetime:
-    """An ISO 8601 instant that names its UTC offset, as aware UTC. Raises ValueError."""
+    """An ISO 8601 instant that names its UTC offset, as aware UTC. Raises ValueError.
+
+    Instants outside the days any visit can have are refused too: at the edge of year 1 or 9999
+    the conversion to UTC, or a day's arithmetic after it, would overflow.
+    """
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError("the time must include its UTC offset")
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError as error:
+        raise InstantOutOfRange(text) from error
+    if not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
+        raise InstantOutOfRange(text)
+    return moment
 
 
 def readable_instant(form: FlaskForm, field: HiddenField) -> None:

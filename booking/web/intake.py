@@ -59,6 +59,8 @@ def consent():
             return redirect(draft.url_before(None), code=303)
         if form.validate_for(text.version):
             return finish(draft, Consent(text.version, form.name.data.strip(), now_utc()))
+    # A refused consent is an error (422), so the request boundary rolls back, not commits.
+    status = 422 if form.is_submitted() else 200
     return render_template(
         "intake/consent.html",
         form=form,
@@ -67,7 +69,7 @@ def consent():
         position=draft.parts,
         parts=draft.parts,
         hold=draft.flow.hold(),
-    )
+    ), status
 
 
 @bp.route("/<step_id>", methods=["GET", "POST"])
@@ -85,7 +87,8 @@ def step(step_id: str):
     errors = draft.check(shown, values)
     draft.flow.save()
     if errors:
-        return render_step(draft, shown, values, errors)
+        # The answers are kept in the session cookie, which is saved whatever the status.
+        return render_step(draft, shown, values, errors), 422
     after = draft.url_after(shown)
     return redirect(after, code=303) if after else finish(draft)
 

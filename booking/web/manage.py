@@ -162,7 +162,7 @@ def cancel(token: str):
     appointment = changeable_or_refuse(token)
     form = CancelForm()
     if not form.validate():
-        return render_visit(appointment, form)
+        return render_visit(appointment, form), 422
     cancel_appointment(appointment, form.reason_text(), by="patient")
     flash("Your visit is cancelled. We have emailed you to confirm.", "success")
     return redirect(url_for(".visit", token=manage_token(appointment)), code=303)

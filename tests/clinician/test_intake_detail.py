@@ -286,12 +286,14 @@ def test_clearing_needling_changes_the_badge_and_is_audited(app, maya, flagged):
 def test_clearance_needs_a_note_and_keeps_the_choice(app, maya, flagged):
     url = f"/staff/clinician/intakes/{flagged['intake']}/clearance"
     response = maya.post(url, data={"cleared": "yes", "note": "   "})
-    assert response.status_code == 200
+    assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Write a note saying why." in html
     assert re.search(r'value="yes"[^>]*checked|checked[^>]*value="yes"', html)
     with app.app_context():
         assert db.session.scalar(select(NeedlingClearance)) is None
+        recorded = select(AuditEvent).where(AuditEvent.action == "needling_clearance_recorded")
+        assert db.session.scalar(recorded) is None
 
 
 def test_clearance_is_refused_where_screening_allowed_needling(app, maya, world):

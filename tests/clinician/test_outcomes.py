@@ -108,13 +108,16 @@ def test_correcting_an_outcome_updates_the_same_row(app, maya, visit):
 def test_bad_input_is_explained_next_to_the_field_and_kept(app, maya, visit, field, value,
                                                           message):
     response = maya.post(url(visit), data={**GOOD, field: value})
-    assert response.status_code == 200
+    assert response.status_code == 422
     html = response.get_data(as_text=True)
     error = '<span class="visually-hidden">Error:</span> ' + re.escape(message)
     assert re.search(rf'id="{field}-error">{error}<', html)
     assert GOOD["plan"] in html  # the plan typed is kept
     with app.app_context():
         assert db.session.scalar(select(VisitOutcome)) is None
+        saved = ("visit_outcome_recorded", "visit_outcome_changed")
+        recorded = select(AuditEvent).where(AuditEvent.action.in_(saved))
+        assert db.session.scalar(recorded) is None
 
 
 def test_an_outcome_waits_for_the_visit_to_start(app, world, maya):

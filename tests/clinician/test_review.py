@@ -150,21 +150,25 @@ def test_called_the_patient_keeps_it_in_the_queue_with_the_note(app, maya, held,
 @pytest.mark.parametrize("note", ["", "   "])
 def test_a_note_is_required(app, maya, held, note, decisions_sent):
     response = decide(maya, held, "approved", note)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Write a note" in text_of(response)
     assert decisions_sent == []
     with app.app_context():
         assert db.session.get(Appointment, held).status is AppointmentStatus.AWAITING_REVIEW
         assert db.session.scalar(select(ReviewDecision)) is None
+        assert review_emails(held) == []
 
 
 def test_a_decision_must_be_chosen(app, maya, held):
     prefix = f"review-{held}"
     response = maya.post(f"/staff/clinician/reviews/{held}", data={f"{prefix}-note": "Hmm."})
-    assert response.status_code == 200
+    assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Choose approve, decline or called the patient." in html
     assert "Hmm." in html  # what was typed is kept
+    with app.app_context():
+        assert db.session.get(Appointment, held).status is AppointmentStatus.AWAITING_REVIEW
+        assert db.session.scalar(select(ReviewDecision)) is None
 
 
 def test_the_database_refuses_a_decision_without_a_note(app, held):

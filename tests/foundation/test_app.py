@@ -49,6 +49,24 @@ def test_api_errors_are_json(client):
     assert response.is_json
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed", "json"),
+    [
+        ("GET", "/staff/admin/closures/1/remove", {"POST", "OPTIONS"}, False),
+        ("DELETE", "/", {"GET", "HEAD", "OPTIONS"}, False),
+        ("GET", "/api/v1/holds", {"POST", "OPTIONS"}, True),
+        ("PUT", "/api/v1/services", {"GET", "HEAD", "OPTIONS"}, True),
+    ],
+)
+def test_a_405_keeps_its_allow_header(client, method, path, allowed, json):
+    response = client.open(path, method=method)
+    assert response.status_code == 405
+    assert set(response.headers.get("Allow", "").split(", ")) == allowed
+    assert response.is_json == json
+    if not json:
+        assert "That action is not allowed here" in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("code", [400, 403, 404, 409, 429, 500])
 def test_error_pages_in_the_sites_style(make_app, code):
     app = make_app(PROPAGATE_EXCEPTIONS=False)

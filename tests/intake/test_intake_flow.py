@@ -159,6 +159,14 @@ def only_intake(app: Flask) -> Intake:
         return intakes[0]
 
 
+def assert_nothing_stored(app: Flask) -> None:
+    """The booking is still only a hold: no patient, intake or call-back was written."""
+    assert [a.status for a in appointments(app)] == [AppointmentStatus.HELD]
+    with app.app_context():
+        for model in (Patient, Intake, CallBack):
+            assert db.session.scalar(select(model)) is None, model
+
+
 def appointments(app: Flask) -> list[Appointment]:
     with app.app_context():
         rows = db.session.scalars(select(Appointment).order_by(Appointment.id)).all()
@@ -319,7 +327,8 @@ def test_validation_error_keeps_every_answer(client, app, services):
 
     response = client.post(path, data=data)
 
-    assert response.status_code == 200
+    assert response.status_code == 422
+    assert_nothing_stored(app)
     html = response.get_data(as_text=True)
     assert 'id="error-summary"' in html
     assert 'href="#pain_now"' in html and 'href="#duration"' in html
@@ -378,11 +387,11 @@ def test_consent_errors_keep_the_typed_name(client, app, services):
         data={"version": FIRST_CONSENT_VERSION, "name": "Robin Hale", "action": "next"},
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Tick the box to agree to treatment." in html
     assert 'value="Robin Hale"' in html
-    assert appointments(app)[0].status == AppointmentStatus.HELD
+    assert_nothing_stored(app)
 
 
 def test_consent_to_a_replaced_text_is_asked_again(client, app, services):
@@ -400,8 +409,9 @@ def test_consent_to_a_replaced_text_is_asked_again(client, app, services):
         data={"version": FIRST_CONSENT_VERSION, "agree": "y", "name": "Robin Hale"},
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "The consent text was updated" in response.get_data(as_text=True)
+    assert_nothing_stored(app)
     response = give_consent(client)
     assert response.location.endswith("/book/confirmed")
     assert only_intake(app).consent_version == "2027-01"

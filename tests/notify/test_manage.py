@@ -183,17 +183,38 @@ def test_a_taken_time_offers_the_nearest_free_ones_and_changes_nothing(
         assert appointment(visit_id).sequence == 0
 
 
+@pytest.mark.parametrize(
+    "start",
+    ["9999-12-31T23:00:00-05:00", "9999-12-31T10:00:00Z", "0001-01-01T00:00:00+05:00",
+     "0001-01-01T10:00:00Z", "not a time"],
+)
+def test_a_time_out_of_range_is_refused_and_changes_nothing(mail_app, client, booked, start):
+    visit_id, path = booked
+
+    response = client.post(f"{path}/move", data={"start": start})
+
+    assert response.status_code == 400
+    with mail_app.app_context():
+        assert (appointment(visit_id).starts_at, appointment(visit_id).sequence) == (VISIT, 0)
+
+
 def test_cancelling_needs_a_reason(mail_app, client, booked):
     visit_id, path = booked
+    with mail_app.app_context():
+        queued = db.session.scalars(select(OutboxMessage.id)).all()
 
     page = client.post(f"{path}/cancel", data={"reason": "", "details": "kept text"})
 
-    assert page.status_code == 200
+    assert page.status_code == 422
     html = page.get_data(as_text=True)
     assert "Choose the reason that fits best." in html
     assert "kept text" in html
     with mail_app.app_context():
-        assert appointment(visit_id).status == AppointmentStatus.CONFIRMED
+        visit = appointment(visit_id)
+        assert (visit.status, visit.sequence, visit.cancel_reason) == (
+            AppointmentStatus.CONFIRMED, 0, None
+        )
+        assert db.session.scalars(select(OutboxMessage.id)).all() == queued
 
 
 # --- inside the cancellation window ---------------------------------------------------------

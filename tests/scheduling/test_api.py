@@ -12,6 +12,7 @@ from flask import Flask
 from booking.clinic.service import get_clinic
 from booking.extensions import db
 from booking.scheduling.models import Appointment, AppointmentStatus, Service
+from booking.web.parsing import MAX_ID
 from tests.factories import make_practitioner, make_service
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -19,6 +20,7 @@ NOW = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)  # Friday 12:00 in New York
 TODAY = date(2026, 11, 20)
 MONDAY = date(2026, 11, 23)
 EVERY_DAY = {day: [("09:00", "17:00")] for day in range(7)}
+TOO_FAR = "Ask for a day up to 2200-12-31."
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
@@ -145,6 +147,13 @@ def test_availability_leaves_out_held_times(client, clinic):
         ("service={service}&days=32", "days", "Ask for 1 to 31 days."),
         ("service={service}&days=3650", "days", "Ask for 1 to 31 days."),
         ("service={service}&days=week", "days", "Not a valid integer value."),
+        ("service={service}&from=0001-01-01", "from", "That day has passed."),
+        ("service={service}&from=9999-12-31&days=3", "from", TOO_FAR),
+        ("service={service}&from=9999-12-31", "from", TOO_FAR),
+        ("service={service}&from=9999-12-25&days=31", "from", TOO_FAR),
+        ("service={service}&from=2201-01-01&days=1", "from", TOO_FAR),
+        (f"service={{service}}&practitioner={MAX_ID + 1}", "practitioner",
+         "Unknown practitioner."),
     ],
 )
 def test_availability_refuses_bad_questions(app, client, clinic, query, field, message):
@@ -156,6 +165,12 @@ def test_availability_refuses_bad_questions(app, client, clinic, query, field, m
     response = client.get(url)
     assert response.status_code == 422
     assert response.get_json() == {"error": "invalid", "fields": {field: message}}
+
+
+def test_availability_reaches_the_latest_day_without_overflowing(client, clinic):
+    response = client.get("/api/v1/availability?service=follow-up&from=2200-12-31&days=31")
+    assert response.status_code == 200
+    assert response.get_json()["from"] == "2200-12-31"
 
 
 @pytest.mark.parametrize(
@@ -260,12 +275,17 @@ NOT_OFFERED = "That time is not offered. Choose one of the times from /api/v1/av
         ({"start": "2026-11-23T19:00:00-05:00"}, "start", NOT_OFFERED),
         ({"start": "2026-11-20T12:30:00-05:00"}, "start", NOT_OFFERED),
         ({"start": "2027-03-01T10:00:00-05:00"}, "start", NOT_OFFERED),
+        ({"start": "9999-12-31T23:00:00-05:00"}, "start", NOT_OFFERED),
+        ({"start": "9999-12-31T10:00:00Z"}, "start", NOT_OFFERED),
+        ({"start": "0001-01-01T00:00:00+05:00"}, "start", NOT_OFFERED),
+        ({"start": "0001-01-01T10:00:00Z"}, "start", "That time has passed."),
     ],
     ids=[
         "no-service", "unknown-service-id", "unknown-service-slug", "unknown-practitioner",
         "huge-practitioner-id", "boolean-practitioner",
         "practitioner-without-the-service", "no-start", "naive-start", "unreadable-start",
         "number-start", "past", "off-grid", "outside-hours", "inside-notice", "beyond-horizon",
+        "year-9999-before-utc", "year-9999-utc", "year-1-after-utc", "year-1-utc",
     ],
 )
 def test_bad_holds_are_refused_field_by_field(app, client, clinic, changes, field, message):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from booking.db import now_utc
 from booking.extensions import db
+from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, AppointmentStatus, TimeOff, VisitKind
 from tests.factories import make_appointment, make_practitioner, make_service
 
@@ -153,7 +154,7 @@ def test_an_off_grid_time_is_not_held(app, client, clinic, frozen):
 
 
 def test_contact_details_errors_are_next_to_the_fields_and_keep_what_was_typed(
-    client, clinic, frozen
+    app, client, clinic, frozen
 ):
     hold(client, clinic, MONDAY_9AM)
     response = client.post(
@@ -161,6 +162,11 @@ def test_contact_details_errors_are_next_to_the_fields_and_keep_what_was_typed(
         data={"first_name": "Ada", "last_name": "", "date_of_birth": "2030-01-01",
               "email": "ada-at-example", "phone": "12"},
     )
+    assert response.status_code == 422
+    with app.app_context():
+        assert db.session.scalar(select(Patient)) is None
+        held = db.session.scalars(select(Appointment)).one()
+        assert (held.status, held.patient_id) == (AppointmentStatus.HELD, None)
     page = response.get_data(as_text=True)
     assert "Enter your last name." in page
     assert "Your date of birth cannot be in the future." in page

@@ -304,12 +304,19 @@ def test_admin_adds_an_account_with_a_temporary_password(app, admin):
 
 
 def test_new_account_errors_show_next_to_fields(app, admin):
+    with app.app_context():
+        accounts = db.session.scalars(select(User.email).order_by(User.id)).all()
     response = admin.post("/staff/admin/accounts/new", data={
         "name": "Dup", "email": DESK_EMAIL, "password_choice": "temporary",
         "temporary_password": "short",
     })
     html = text(response)
-    assert response.status_code == 200
+    assert response.status_code == 422
+    assert outbox(app) == []
+    with app.app_context():
+        assert db.session.scalars(select(User.email).order_by(User.id)).all() == accounts
+        created = select(AuditEvent).where(AuditEvent.action == "staff.created")
+        assert db.session.scalar(created) is None
     error = r'-error"><span class="visually-hidden">Error:</span> ([^<]*)<'
     assert "exists" in re.search(r'id="email' + error, html).group(1)
     assert "at least one role" in re.search(r'id="roles' + error, html).group(1)
@@ -324,10 +331,11 @@ def test_new_account_errors_show_next_to_fields(app, admin):
 def test_admin_cannot_remove_their_own_admin_role(app, admin):
     me = user(app, ADMIN_EMAIL)
     response = admin.post(f"/staff/admin/accounts/{me.id}", data={
-        "name": me.name, "roles": ["front_desk"],
+        "name": "Renamed Meanwhile", "roles": ["front_desk"],
     })
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "cannot remove your own admin role" in text(response)
+    assert user(app, ADMIN_EMAIL).name == me.name
     assert sorted(r.name for r in user(app, ADMIN_EMAIL).roles) == ["admin"]
     refused = admin.post(f"/staff/admin/accounts/{me.id}/deactivate", follow_redirects=True)
     assert "cannot deactivate your own account" in text(refused)

@@ -114,7 +114,7 @@ def test_service_errors_show_next_to_fields_and_keep_what_was_typed(app, admin):
         data=service_form(slug="Manual Therapy!", minutes="two", buffer_after_minutes="500"),
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     html = text(response)
     assert "lower-case letters" in error_next_to(html, "slug")
     assert error_next_to(html, "minutes") == "Enter a whole number, like 30."
@@ -130,6 +130,7 @@ def test_service_errors_show_next_to_fields_and_keep_what_was_typed(app, admin):
 
 def test_service_slug_must_be_unique(admin):
     response = admin.post(f"{ADMIN}/services/new", data=service_form(slug="follow-up"))
+    assert response.status_code == 422
     assert "already uses" in error_next_to(text(response), "slug")
 
 
@@ -151,6 +152,44 @@ def test_editing_a_service_records_what_changed(app, admin):
     [event] = audit_events(app, "service.updated")
     assert event.subject_id == service_id
     assert event.details["changes"] == {"minutes": {"from": 30, "to": 35}}
+
+
+def test_a_refused_edit_changes_nothing(app, admin):
+    with app.app_context():
+        service = db.session.scalar(select(Service).where(Service.slug == "follow-up"))
+        service_id, name, offered = service.id, service.name, sorted(
+            p.id for p in service.practitioners
+        )
+    response = admin.post(
+        f"{ADMIN}/services/{service_id}",
+        data=service_form(name="Renamed", slug="follow-up", minutes="two", practitioners=[]),
+    )
+
+    assert response.status_code == 422
+    with app.app_context():
+        service = db.session.get(Service, service_id)
+        assert (service.name, service.minutes) == (name, 30)
+        assert sorted(p.id for p in service.practitioners) == offered
+    assert audit_events(app, "service.updated") == []
+
+
+@pytest.mark.parametrize("editing", [False, True], ids=["new", "edit"])
+def test_practitioner_errors_answer_422_and_save_nothing(app, admin, editing):
+    pid = practitioner_id(app)
+    with app.app_context():
+        before = db.session.scalar(select(func.count(Practitioner.id)))
+    path = f"{ADMIN}/practitioners/{pid}" if editing else f"{ADMIN}/practitioners/new"
+    response = admin.post(path, data={
+        "name": "Ola Berg", "slug": "Ola Berg!", "title": "Physiotherapist", "bio": "",
+        "active": "y", "user_id": "0", "services": [],
+    })
+
+    assert response.status_code == 422
+    assert "lower-case letters" in error_next_to(text(response), "slug")
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Practitioner.id))) == before
+        assert db.session.get(Practitioner, pid).name != "Ola Berg"
+    assert [e for e in audit_events(app) if e.subject_type == "practitioner"] == []
 
 
 # --- practitioners and weekly hours ----------------------------------------------------------
@@ -201,7 +240,7 @@ def test_overlapping_or_backwards_intervals_are_refused_next_to_the_field(app, a
 
     response = admin.post(f"{ADMIN}/practitioners/{pid}/hours", data=hours_form(week))
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     html = text(response)
     overlap = error_next_to(html, "days-0-intervals-1-starts", "interval-error")
     assert "overlaps 08:00–12:00" in overlap
@@ -220,8 +259,10 @@ def test_add_and_remove_interval_buttons_work_without_javascript(app, admin):
     before = stored_hours(app, pid)
     week = {0: [("08:00", "12:00")]}
 
-    added = text(admin.post(f"{ADMIN}/practitioners/{pid}/hours",
-                            data=hours_form(week, action="add-0")))
+    response = admin.post(f"{ADMIN}/practitioners/{pid}/hours",
+                          data=hours_form(week, action="add-0"))
+    assert response.status_code == 200  # a row added while editing is no error
+    added = text(response)
     assert value_of(added, "days-0-intervals-0-starts") == "08:00"  # kept
     assert value_of(added, "days-0-intervals-1-starts") in (None, "")  # a new, empty row
     assert 'value="add-4"' in added  # every day offers its own button
@@ -293,7 +334,7 @@ def test_a_closure_cannot_end_before_it_starts(app, admin):
     response = admin.post(f"{ADMIN}/closures", data={
         "first_day": "2027-01-10", "last_day": "2027-01-09", "reason": "Oops",
     })
-    assert response.status_code == 200
+    assert response.status_code == 422
     html = text(response)
     assert error_next_to(html, "last_day") == "The last day cannot be before the first day."
     assert value_of(html, "first_day") == "2027-01-10"
@@ -318,7 +359,7 @@ def test_policy_errors_show_next_to_fields_and_nothing_is_saved(app, admin):
         email="not an email",
     ))
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     html = text(response)
     assert "IANA" in error_next_to(html, "timezone")
     assert error_next_to(html, "hold_minutes") == "Enter a number from 1 to 60."
@@ -376,7 +417,15 @@ def test_a_new_consent_version_becomes_the_active_one_and_old_ones_stay(app, adm
     assert "read only" in old_page and "<form" not in old_page.split("<main")[1]
 
     again = admin.post(f"{ADMIN}/consent", data={"version": "2027-01", "text": "Other."})
+    assert again.status_code == 422
     assert "exists" in error_next_to(text(again), "version")
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ConsentText.id))) == 2
+        active = current_consent()
+        assert (active.version, active.text.startswith("New consent wording.")) == (
+            "2027-01", True
+        )
+    assert len(audit_events(app, "consent.version_added")) == 1
 
 
 # --- the audit log ---------------------------------------------------------------------------
@@ -400,6 +449,11 @@ def test_audit_log_is_newest_first_filterable_and_paginated(app, admin):
     assert "20 entries" in only and "appointment.moved" not in only
     second = text(admin.get(f"{ADMIN}/audit?subject_type=intake&page=2"))
     assert "page 2 of 2" in second
+
+    refused = admin.get(f"{ADMIN}/audit?subject_type=intake&subject_id=0")
+    assert refused.status_code == 422
+    assert error_next_to(text(refused), "subject_id") == "Enter 1 or more."
+    assert "61 entries" in text(refused)  # the filter is not applied
 
 
 def test_no_route_edits_or_deletes_audit_events(app, admin):
