@@ -34,6 +34,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 DEFAULT_DAYS = 7
 MAX_DAYS = 31
 HOLD_RATE_LIMIT = "20 per minute"
+PASSED = "That time has passed."
 NOT_OFFERED = "That time is not offered. Choose one of the times from /api/v1/availability."
 
 
@@ -132,13 +133,13 @@ class HoldForm(ApiForm):
         try:
             self.start_at = parse_instant(field.data)
         except InstantOutOfRange as error:  # readable, but nobody's visit (years 1, 9999...)
-            raise ValidationError(NOT_OFFERED) from error
+            raise ValidationError(PASSED if error.too_early else NOT_OFFERED) from error
         except ValueError as error:
             raise ValidationError(
                 "Give the time in ISO 8601 with its UTC offset, like 2026-11-23T09:00:00-05:00."
             ) from error
         if self.start_at <= self.now:
-            raise ValidationError("That time has passed.")
+            raise ValidationError(PASSED)
 
 
 def json_formdata() -> MultiDict | None:

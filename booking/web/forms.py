@@ -18,7 +18,11 @@ PHONE_CHARACTERS = re.compile(r"^[0-9 +().-]+$")
 
 
 class InstantOutOfRange(ValueError):
-    """A readable instant no visit can have (before 2000 or after 2200)."""
+    """A readable instant no visit can have: before 2000 (`too_early`) or after 2200."""
+
+    def __init__(self, text: str, too_early: bool) -> None:
+        super().__init__(f"out of range: {text!r}")
+        self.too_early = too_early
 
 
 def parse_instant(text: str) -> datetime:
@@ -33,9 +37,9 @@ def parse_instant(text: str) -> datetime:
     try:
         moment = moment.astimezone(UTC)
     except OverflowError as error:
-        raise InstantOutOfRange(text) from error
+        raise InstantOutOfRange(text, too_early=moment.year == 1) from error
     if not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
-        raise InstantOutOfRange(text)
+        raise InstantOutOfRange(text, too_early=moment.date() < EARLIEST_DAY)
     return moment
 
 

@@ -277,7 +277,7 @@ NOT_OFFERED = "That time is not offered. Choose one of the times from /api/v1/av
         ({"start": "2027-03-01T10:00:00-05:00"}, "start", NOT_OFFERED),
         ({"start": "9999-12-31T23:00:00-05:00"}, "start", NOT_OFFERED),
         ({"start": "9999-12-31T10:00:00Z"}, "start", NOT_OFFERED),
-        ({"start": "0001-01-01T00:00:00+05:00"}, "start", NOT_OFFERED),
+        ({"start": "0001-01-01T00:00:00+05:00"}, "start", "That time has passed."),
         ({"start": "0001-01-01T10:00:00Z"}, "start", "That time has passed."),
     ],
     ids=[

@@ -153,6 +153,22 @@ def test_an_off_grid_time_is_not_held(app, client, clinic, frozen):
         assert db.session.scalar(select(Appointment)) is None
 
 
+@pytest.mark.parametrize("start", [
+    "9999-12-31T23:00:00-05:00",
+    "0001-01-01T00:00:00+05:00",
+    "0001-01-01T10:00:00Z",
+    "1999-12-31T09:00:00-05:00",
+])
+def test_a_time_out_of_any_visit_range_is_refused_not_a_server_error(
+    app, client, clinic, frozen, start
+):
+    response = client.post("/book/hold", data={
+        "service": clinic["service_id"], "practitioner": "any", "start": start})
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(Appointment)) is None
+
+
 def test_contact_details_errors_are_next_to_the_fields_and_keep_what_was_typed(
     app, client, clinic, frozen
 ):
