@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_transaction_boundary(app: Flask) -> None:
     """One transaction per request: services flush, the request commits or rolls back."""
+    from booking.audit.service import keep_views_after_rollback
     from booking.extensions import db
 
     @app.after_request
@@ -54,6 +55,7 @@ def register_transaction_boundary(app: Flask) -> None:
             db.session.commit()
         else:
             db.session.rollback()
+            keep_views_after_rollback()  # whoever saw health data saw it, refused or not
         return response
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
 from flask_security import current_user
 
 from booking.audit.models import AuditEvent
@@ -28,3 +29,28 @@ def record_audit(
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def record_view(
+    action: str, subject_type: str, subject_id: int | None, **details: Any
+) -> AuditEvent:
+    """Record that someone saw health data. A view happened even when the request is then
+    refused (a 4xx rolls its transaction back), so the request boundary writes it again."""
+    event = record_audit(action, subject_type, subject_id, **details)
+    g.setdefault("audited_views", []).append({
+        "actor_id": event.actor_id,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "details": details,
+        "occurred_at": event.occurred_at,
+    })
+    return event
+
+
+def keep_views_after_rollback() -> None:
+    """After the request's rollback: write its views again, in a transaction of their own."""
+    views = g.pop("audited_views", [])
+    if views:
+        db.session.add_all(AuditEvent(**view) for view in views)
+        db.session.commit()

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from booking.accounts.models import User
-from booking.audit.service import record_audit
+from booking.audit.service import record_audit, record_view
 from booking.clinical.errors import ClinicalError
 from booking.clinical.models import VisitOutcome
 from booking.clinical.summary import Activity, activities_of
@@ -56,7 +56,7 @@ def outcome_context(appointment: Appointment, now: datetime) -> OutcomeContext:
             appointment.starts_at
         )
     outcome = _outcome_of(appointment)
-    record_audit("visit_outcome_viewed", "appointment", appointment.id)
+    record_view("visit_outcome_viewed", "appointment", appointment.id)
     return OutcomeContext(
         row=row,
         outcome=outcome,

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from booking.audit.service import record_audit
+from booking.audit.service import record_view
 from booking.clinical.charts import ChartView, SeriesData, chart_view
 from booking.clinical.models import VisitOutcome
 from booking.clinical.summary import Activity, activities_of
@@ -73,7 +73,7 @@ def patient_progress(patient: Patient, now: datetime) -> Progress:
     baseline = record.baseline()
     activities = activities_of(baseline.answers or {}) if baseline else ()
     points = _progress_points(patient, baseline, activities)
-    record_audit("progress_viewed", "patient", patient.id)
+    record_view("progress_viewed", "patient", patient.id)
     first, latest = points[0] if points else None, points[-1] if points else None
     has_visit = latest is not None and latest.visit_number is not None
     return Progress(

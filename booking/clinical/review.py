@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import User
-from booking.audit.service import record_audit
+from booking.audit.service import record_audit, record_view
 from booking.clinical.errors import ClinicalError, ReviewNotPending
 from booking.clinical.models import NeedlingClearance, ReviewDecision, ReviewOutcome
 from booking.clinical.summary import flag_lines
@@ -86,7 +86,7 @@ def review_queue(practitioner_ids: list[int] | None, now: datetime) -> list[Held
         for row in visit_rows(appointments)
     ]
     if held:
-        record_audit(
+        record_view(
             "review_queue_viewed", "appointment", None,
             appointment_ids=[h.appointment.id for h in held],
         )

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import User
-from booking.audit.service import record_audit
+from booking.audit.service import record_view
 from booking.clinical.models import NeedlingClearance, VisitOutcome
 from booking.clinical.summary import Badges, IntakeSummary, badges_for, summarise
 from booking.extensions import db
@@ -293,7 +293,7 @@ def visits_on_days(
         by_day[row.appointment.starts_at.astimezone(zone).date()].append(row)
     shown = sorted({row.badges.intake_id for row in rows if row.badges.intake_id})
     if shown:
-        record_audit("visit_list_viewed", "intake", None, intake_ids=shown)
+        record_view("visit_list_viewed", "intake", None, intake_ids=shown)
     return [
         DayOfVisits(first_day + timedelta(days=n), tuple(by_day[first_day + timedelta(days=n)]))
         for n in range(days)
@@ -325,7 +325,7 @@ def intake_chart(intake: Intake) -> IntakeChart:
     appointment = (
         db.session.get(Appointment, intake.appointment_id) if intake.appointment_id else None
     )
-    record_audit("intake_viewed", "intake", intake.id, patient_id=intake.patient_id)
+    record_view("intake_viewed", "intake", intake.id, patient_id=intake.patient_id)
     return IntakeChart(
         summary=summarise(intake, record.clearances),
         patient=intake.patient,

@@ -294,6 +294,9 @@ def test_clearance_needs_a_note_and_keeps_the_choice(app, maya, flagged):
         assert db.session.scalar(select(NeedlingClearance)) is None
         recorded = select(AuditEvent).where(AuditEvent.action == "needling_clearance_recorded")
         assert db.session.scalar(recorded) is None
+        # The refused page still showed the intake: that view stays in the audit log.
+        views = select(AuditEvent.subject_id).where(AuditEvent.action == "intake_viewed")
+        assert db.session.scalars(views).all() == [flagged["intake"]]
 
 
 def test_clearance_is_refused_where_screening_allowed_needling(app, maya, world):
