@@ -13,7 +13,7 @@ from booking.clinical.models import NeedlingClearance
 from booking.intake.models import Intake
 from booking.intake.questionnaire import ACTIVITY_COUNT, Question, question_by_id
 from booking.intake.scoring import function_score_from_answers
-from booking.intake.screening import RULES_BY_ID, Flag, Level, Screening, Tier
+from booking.intake.screening import RULES_BY_ID, Flag, Level, Screening, Tier, rule_for
 
 LEVEL_LABELS = {
     Level.EMERGENCY: "Emergency",
@@ -134,11 +134,12 @@ def _plain(value: Any) -> str:
 
 def flag_lines(screening: Screening, answers: Mapping[str, Any]) -> tuple[FlagLine, ...]:
     """Each raised flag with the answers behind it and the rule that raised it."""
-    return tuple(_flag_line(flag, answers) for flag in screening.flags)
+    return tuple(_flag_line(flag, answers, screening.ruleset_version) for flag in screening.flags)
 
 
-def _flag_line(flag: Flag, answers: Mapping[str, Any]) -> FlagLine:
-    rule = RULES_BY_ID.get(flag.rule_id)
+def _flag_line(flag: Flag, answers: Mapping[str, Any], ruleset_version: str) -> FlagLine:
+    # The rule as the rule set that raised the flag read it (2026-11.1 held night pain alone).
+    rule = rule_for(flag.rule_id, ruleset_version)
     return FlagLine(
         level=flag.level,
         level_label=LEVEL_LABELS[flag.level],

@@ -1,8 +1,20 @@
 """The intake questionnaire as data: question ids, wording, answer types and when each is shown.
 
-Ids and answer values follow the clinic's screening rules (README, "Screening rules");
-`screening.screen` reads the answers this module produces. Pure Python so forms, the JSON API
-and tests share one definition.
+Ids and answer values follow the clinic's clinical-screening document (README, "Screening
+rules"); `screening.screen` reads the answers this module produces. Pure Python so forms, the
+JSON API and tests share one definition.
+
+The emergency step: in both flows the seven emergency questions (with their onsets) are a step
+of their own, id "safety", marked `Step.safety`; in the first visit it is the first health step,
+right after "About your pain". The web layer tells it by `step.safety` (or by
+`EMERGENCY_STEP_IDS`), runs `screening.emergency_screen(answers, today)` as soon as that step is
+sent, and stops there on an emergency; `screen()` still runs over every answer at the end. Both
+flows use the id "safety" for it; each flow's steps are its own (`FIRST_VISIT_STEPS`,
+`CHECK_IN_STEPS`), so an id names one step within a flow.
+
+The check-in before each follow-up asks only what can change: progress, then "since your last
+visit" the emergency questions, the other new-symptom questions (`new_injury` among them) and
+the precautions that can change. History questions are not asked again.
 """
 
 from __future__ import annotations
@@ -13,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-QUESTIONNAIRE_VERSION = "2026-11.1"
+QUESTIONNAIRE_VERSION = "2026-12.1"
 
 KINDS = (
     "yes_no_unsure",
@@ -88,10 +100,13 @@ class Question:
 
 @dataclass(frozen=True)
 class Step:
+    """One page of a flow. `safety`: the step holds the emergency questions (see above)."""
+
     id: str
     title: str
     intro: str
     questions: tuple[Question, ...]
+    safety: bool = False
 
 
 # --- About your pain -----------------------------------------------------------------------
@@ -205,10 +220,6 @@ def _onset_of(question: Question) -> Question:
     )
 
 
-def _with_onset(question: Question) -> tuple[Question, Question]:
-    return question, _onset_of(question)
-
-
 EMERGENCY_QUESTIONS = (
     _red_flag(
         "bladder_start",
@@ -260,7 +271,8 @@ REVIEW_QUESTIONS = (
     ),
     _red_flag(
         "recent_infection",
-        "Have you recently had an infection treated with antibiotics, or a deep wound?",
+        "In the last 3 months, have you had an infection treated with antibiotics, or a deep "
+        "wound?",
         "review",
     ),
     _red_flag(
@@ -311,14 +323,23 @@ REVIEW_QUESTIONS = (
 )
 
 
-def _safety_questions() -> tuple[Question, ...]:
-    emergency = [q for question in EMERGENCY_QUESTIONS for q in _with_onset(question)]
-    review: list[Question] = []
-    for question in REVIEW_QUESTIONS:
-        review.append(question)
-        if question is ONE_LEG_WEAKENING:
-            review.append(_onset_of(question))
-    return (*emergency, *review)
+# Asked at check-in only: the first visit asks about the injury that started the pain.
+NEW_INJURY = _red_flag(
+    "new_injury", "Have you had a fall, accident or hard hit since your last visit?", "review"
+)
+
+
+# Each onset follow-up is made once, so that both flows show the very same question.
+ONSETS: dict[str, Question] = {
+    question.id: _onset_of(question) for question in (*EMERGENCY_QUESTIONS, ONE_LEG_WEAKENING)
+}
+
+
+def _with_onsets(questions: Iterable[Question]) -> tuple[Question, ...]:
+    """The questions, each followed by its onset follow-up when it has one."""
+    return tuple(
+        q for question in questions for q in (question, ONSETS.get(question.id)) if q is not None
+    )
 
 
 # --- Needling precautions ------------------------------------------------------------------
@@ -333,6 +354,17 @@ BLEEDING_DISORDER = _precaution(
     "Do you have a bleeding disorder such as hemophilia, or bleed or bruise very easily?",
 )
 PREGNANT = _precaution("pregnant", "Are you pregnant, or could you be?")
+PREGNANCY_WEEKS = Question(
+    "pregnancy_weeks",
+    "How many weeks pregnant are you?",
+    "integer",
+    min=0,
+    max=45,
+    follow_up_of=PREGNANT.id,
+    shown_when=("yes",),
+    help="Leave this blank if you don't know.",
+    level="precaution",
+)
 
 NEEDLING_QUESTIONS = (
     _precaution(
@@ -350,17 +382,7 @@ NEEDLING_QUESTIONS = (
         level="precaution",
     ),
     PREGNANT,
-    Question(
-        "pregnancy_weeks",
-        "How many weeks pregnant are you?",
-        "integer",
-        min=0,
-        max=45,
-        follow_up_of=PREGNANT.id,
-        shown_when=("yes",),
-        help="Leave this blank if you don't know.",
-        level="precaution",
-    ),
+    PREGNANCY_WEEKS,
     _precaution(
         "needle_fear",
         "Are you very afraid of needles?",
@@ -411,6 +433,8 @@ def _activity(n: int) -> tuple[Question, Question]:
     return name, score
 
 
+ACTIVITIES = tuple(_activity(n) for n in range(1, ACTIVITY_COUNT + 1))
+ACTIVITY_SCORES = tuple(score for _, score in ACTIVITIES)
 GOALS = Question("goals", "What do you want to get back to?", "text", max=2000)
 
 # --- Steps -----------------------------------------------------------------------------------
@@ -431,12 +455,21 @@ PAIN_STEP = Step(
         FLARE_RECOVERY_DAYS,
     ),
 )
+_NOT_SURE_IS_FINE = 'Please answer every one; "Not sure" is a fine answer.'
 SAFETY_STEP = Step(
     "safety",
     "Checking your safety",
-    "These questions look for rare but serious problems. Please answer every one; "
-    '"Not sure" is a fine answer.',
-    _safety_questions(),
+    "These questions look for rare but serious problems that need care straight away. "
+    + _NOT_SURE_IS_FINE,
+    _with_onsets(EMERGENCY_QUESTIONS),
+    safety=True,
+)
+HEALTH_STEP = Step(
+    "health",
+    "About your health",
+    "These questions look for other problems a clinician should know about before your visit. "
+    + _NOT_SURE_IS_FINE,
+    _with_onsets(REVIEW_QUESTIONS),
 )
 NEEDLING_STEP = Step(
     "needling",
@@ -449,23 +482,71 @@ FUNCTION_STEP = Step(
     "function",
     "What you want to get back to",
     "Name up to three activities your back makes hard, and how well you can do each now.",
-    (
-        *(q for n in range(1, ACTIVITY_COUNT + 1) for q in _activity(n)),
-        GOALS,
-    ),
+    (*(q for activity in ACTIVITIES for q in activity), GOALS),
 )
 
-FIRST_VISIT_STEPS: tuple[Step, ...] = (PAIN_STEP, SAFETY_STEP, NEEDLING_STEP, FUNCTION_STEP)
-
-CHECK_IN_STEPS: tuple[Step, ...] = (
-    Step(
-        "progress",
-        "How you are now",
-        "A quick check on your pain since your last visit.",
-        (PAIN_NOW, BAD_DAYS_WEEK),
-    ),
-    # The same red-flag questions as the first visit: a new symptom can appear at any time.
+FIRST_VISIT_STEPS: tuple[Step, ...] = (
+    PAIN_STEP,
     SAFETY_STEP,
+    HEALTH_STEP,
+    NEEDLING_STEP,
+    FUNCTION_STEP,
+)
+
+# --- Check-in before each follow-up ------------------------------------------------------------
+
+
+def _question(questions: Iterable[Question], qid: str) -> Question:
+    (found,) = [question for question in questions if question.id == qid]
+    return found
+
+
+CHECK_IN_PROGRESS_STEP = Step(
+    "progress",
+    "How you are now",
+    "A quick check since your last visit: your pain this week, and how well you can now do "
+    "the activities you named at your first visit.",
+    (PAIN_NOW, BAD_DAYS_WEEK, RELIEF_DAYS_WEEK, *ACTIVITY_SCORES),
+)
+# The same question objects as the first visit: the same ids, wording and rules.
+CHECK_IN_SAFETY_STEP = Step(
+    "safety",
+    "Since your last visit: checking your safety",
+    "Since your last visit, have you had any of these? They look for rare but serious problems "
+    "that need care straight away. " + _NOT_SURE_IS_FINE,
+    _with_onsets(EMERGENCY_QUESTIONS),
+    safety=True,
+)
+CHECK_IN_CHANGES_STEP = Step(
+    "changes",
+    "Since your last visit: what has changed",
+    "Tell us what is new since your last visit, so your practitioner can plan safe treatment. "
+    + _NOT_SURE_IS_FINE,
+    (
+        *_with_onsets(
+            [
+                _question(REVIEW_QUESTIONS, "fever_now"),
+                _question(REVIEW_QUESTIONS, "weight_loss"),
+                ONE_LEG_WEAKENING,
+                NEW_INJURY,
+            ]
+        ),
+        PREGNANT,
+        PREGNANCY_WEEKS,
+        _question(NEEDLING_QUESTIONS, "blood_thinners"),
+        _question(NEEDLING_QUESTIONS, "recent_surgery"),
+        _question(NEEDLING_QUESTIONS, "skin_problem_at_site"),
+    ),
+)
+CHECK_IN_STEPS: tuple[Step, ...] = (
+    CHECK_IN_PROGRESS_STEP,
+    CHECK_IN_SAFETY_STEP,
+    CHECK_IN_CHANGES_STEP,
+)
+
+# The ids of the steps that hold the emergency questions, in either flow.
+EMERGENCY_STEP_IDS: frozenset[str] = frozenset(
+    step.id for step in (*FIRST_VISIT_STEPS, *CHECK_IN_STEPS) if step.safety
 )
 
 # --- Helpers ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ CONTACT = {
     "Email": "robin@example.com",
     "Phone": "555 010 2030",
 }
-PAIN, SAFETY, NEEDLING, FUNCTION = FIRST_VISIT_STEPS
+PAIN, SAFETY, HEALTH, NEEDLING, FUNCTION = FIRST_VISIT_STEPS
 
 
 def look(page: Page, name: str) -> None:
@@ -89,11 +89,18 @@ def fill_function(page: Page) -> None:
     page.get_by_label("What do you want to get back to?").fill("Long walks with the dog")
 
 
-def walk_to_consent(page: Page, base_url: str, prefix: str, safety: Callable[[Page], None]):
+def walk_to_consent(
+    page: Page,
+    base_url: str,
+    prefix: str,
+    safety: Callable[[Page], None],
+    health: Callable[[Page], None] | None = None,
+):
     choose_first_available_time(page, base_url, prefix)
     fill_details(page, prefix)
     continue_from(page, PAIN, prefix, fill_pain)
     continue_from(page, SAFETY, prefix, safety)
+    continue_from(page, HEALTH, prefix, health or (lambda p: answer_no_to_everything(p, HEALTH)))
     continue_from(page, NEEDLING, prefix, lambda p: answer_no_to_everything(p, NEEDLING))
     continue_from(page, FUNCTION, prefix, fill_function)
 
@@ -152,12 +159,12 @@ def test_validation_error_and_back_keep_answers(live_server, page):
 
     page.get_by_label("How bad is your pain right now?").fill("6")
     page.get_by_role("button", name="Continue").click()
-    page.locator('input[name="fever_now"][value="yes"]').check()
+    page.locator('input[name="bowel_control"][value="yes"]').check()
     page.get_by_role("button", name="Back").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(PAIN.title)
     expect(page.get_by_label("How bad is your pain right now?")).to_have_value("6")
     page.get_by_role("button", name="Continue").click()
-    expect(page.locator('input[name="fever_now"][value="yes"]')).to_be_checked()
+    expect(page.locator('input[name="bowel_control"][value="yes"]')).to_be_checked()
 
 
 def test_emergency_answers_end_on_the_emergency_page(live_server, page):
@@ -196,13 +203,15 @@ def test_emergency_answers_end_on_the_emergency_page(live_server, page):
 
 
 def test_medical_review_answers_reserve_the_time(live_server, page):
-    def safety(p: Page) -> None:
-        answer_no_to_everything(p, SAFETY)
+    def health(p: Page) -> None:
+        answer_no_to_everything(p, HEALTH)
         # Worked example C: one leg getting weaker.
         p.locator('input[name="one_leg_weakening"][value="yes"]').check()
         p.locator('input[name="one_leg_weakening_onset"][value="worse"]').check()
 
-    walk_to_consent(page, live_server.url, "review", safety)
+    walk_to_consent(
+        page, live_server.url, "review", lambda p: answer_no_to_everything(p, SAFETY), health
+    )
     give_consent(page, "review")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Your time is reserved")

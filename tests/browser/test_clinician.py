@@ -35,7 +35,9 @@ def clinic_day(live_server) -> dict[str, int]:
         day = (now + timedelta(days=2)).astimezone(local(now.date(), 0).tzinfo).date()
         held = make_appointment(maya, first, local(day, 6, 30), patient=iris,
                                 status=AppointmentStatus.AWAITING_REVIEW)
-        add_intake(iris, held, night_pain="yes", blood_thinners="yes", needle_fear="yes")
+        # Two context flags (rule set 2026-12.1): alone, night pain would be a note only.
+        add_intake(iris, held, night_pain="yes", worsening_month="yes", blood_thinners="yes",
+                   needle_fear="yes")
         jon = make_patient(first_name="Jon", last_name="Park")
         add_intake(jon, submitted_at=now - timedelta(weeks=3, days=1), pain_now=6,
                    bad_days_week=5)
@@ -62,9 +64,12 @@ def test_practitioner_reviews_a_held_booking(live_server, desktop_page, clinic_d
 
     held.get_by_role("link", name="Read the intake").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Iris Moreau")
-    expect(page.get_by_text(
+    # Shown behind the cluster review and behind the night-pain note.
+    night_pain = page.get_by_text(
         "Is the pain bad at night and not eased by changing position or lying down?"
-    )).to_be_visible()
+    )
+    expect(night_pain).to_have_count(2)
+    expect(night_pain.first).to_be_visible()
     check_accessibility(page)
     screenshot(page, "clinician-intake-desktop")
     page.emulate_media(media="print")

@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from booking.audit.models import AuditEvent
 from booking.clinical.models import NeedlingClearance
+from booking.clinical.summary import flag_lines
 from booking.db import now_utc
 from booking.extensions import db
 from booking.intake.questionnaire import question_by_id
-from booking.intake.screening import RULES_BY_ID, RULESET_VERSION
+from booking.intake.screening import RULES_BY_ID, RULESET_VERSION, Screening
 from booking.scheduling.models import AppointmentStatus
 from booking.web.roles import CLINICAL
 from tests.clinician.helpers import add_intake, add_visit, local, make_patient
@@ -171,6 +172,18 @@ def test_intake_shows_the_answers_the_flags_and_their_rules(maya, flagged):
     assert "Version 2026-11" in text
     assert "Check-in" in text
     assert f"/staff/clinician/intakes/{flagged['earlier']}" in response.get_data(as_text=True)
+
+
+def test_a_flag_stored_under_an_older_rule_set_is_explained_by_that_rule_set():
+    flag = {"rule_id": "night_pain", "level": "review", "question_ids": ["night_pain"],
+            "no_needling": False, "urgent": False, "summary": "Night pain"}
+    stored = {"tier": "medical_review", "flags": [flag], "no_needling": False}
+
+    (then,) = flag_lines(Screening.from_dict({**stored, "ruleset_version": "2026-11.1"}), {})
+    (now,) = flag_lines(Screening.from_dict({**stored, "ruleset_version": RULESET_VERSION}), {})
+
+    assert then.rule_fires_when == "night_pain yes: REVIEW"
+    assert now.rule_fires_when == "night_pain yes: NOTE (context flag)"
 
 
 def test_intake_page_links_a_print_stylesheet(maya, flagged):

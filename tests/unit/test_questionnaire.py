@@ -8,6 +8,7 @@ import pytest
 
 from booking.intake.questionnaire import (
     CHECK_IN_STEPS,
+    EMERGENCY_STEP_IDS,
     FIRST_VISIT_STEPS,
     QUESTIONNAIRE_VERSION,
     Choice,
@@ -18,7 +19,7 @@ from booking.intake.questionnaire import (
     is_shown,
     question_by_id,
 )
-from booking.intake.screening import Tier, screen
+from booking.intake.screening import Tier, emergency_screen, screen
 
 EMERGENCY_IDS = [
     "bladder_start",
@@ -63,6 +64,20 @@ PRECAUTION_IDS = [
 ]
 RED_FLAG_IDS = EMERGENCY_IDS + REVIEW_IDS
 ONSET_PARENTS = [*EMERGENCY_IDS, "one_leg_weakening"]
+# Asked at the first visit only: history does not change between visits.
+HISTORY_IDS = [
+    "recent_infection",
+    "injected_drugs",
+    "immune_suppressed",
+    "cancer_history",
+    "major_trauma",
+    "fall_or_lift_onset",
+    "osteoporosis_or_steroids",
+    "first_episode",
+    "night_pain",
+    "worsening_month",
+    "morning_stiffness_long",
+]
 
 
 def step(steps, step_id):
@@ -93,11 +108,11 @@ def complete_form(**overrides: str | list[str]) -> dict[str, str | list[str]]:
 
 
 def test_version():
-    assert QUESTIONNAIRE_VERSION == "2026-11.1"
+    assert QUESTIONNAIRE_VERSION == "2026-12.1"
 
 
 def test_first_visit_steps_in_order():
-    assert [s.id for s in FIRST_VISIT_STEPS] == ["pain", "safety", "needling", "function"]
+    assert [s.id for s in FIRST_VISIT_STEPS] == ["pain", "safety", "health", "needling", "function"]
     assert all(s.title and s.intro and s.questions for s in FIRST_VISIT_STEPS)
 
 
@@ -183,15 +198,59 @@ def test_number_ranges(qid, low, high):
     assert (question.min, question.max) == (low, high)
 
 
-def test_safety_step_has_every_red_flag_with_onset_follow_ups():
+def with_onsets(qids: list[str]) -> list[str]:
+    return [q for qid in qids for q in ([qid, f"{qid}_onset"] if qid in ONSET_PARENTS else [qid])]
+
+
+def test_safety_step_holds_the_emergency_questions_alone_first_among_health_steps():
     safety = step(FIRST_VISIT_STEPS, "safety")
 
-    expected = []
-    for qid in RED_FLAG_IDS:
-        expected.append(qid)
-        if qid in ONSET_PARENTS:
-            expected.append(f"{qid}_onset")
-    assert ids(safety.questions) == expected
+    assert ids(safety.questions) == with_onsets(EMERGENCY_IDS)
+    assert safety.safety is True
+    assert FIRST_VISIT_STEPS.index(safety) == 1  # right after "About your pain"
+    assert safety.title == "Checking your safety"
+
+
+def test_health_step_has_every_review_question_with_the_one_leg_onset():
+    health = step(FIRST_VISIT_STEPS, "health")
+
+    assert ids(health.questions) == with_onsets(REVIEW_IDS)
+    assert health.safety is False
+    assert {q.level for q in health.questions} == {"review"}
+
+
+@pytest.mark.parametrize("steps", [FIRST_VISIT_STEPS, CHECK_IN_STEPS], ids=["first", "check_in"])
+def test_each_flow_has_one_emergency_step_holding_every_emergency_question(steps):
+    (marked,) = [s for s in steps if s.safety]
+    holding = [s for s in steps if {q.level for q in s.questions} & {"emergency"}]
+
+    assert holding == [marked]
+    assert {q.level for q in marked.questions} == {"emergency"}
+    assert ids(marked.questions) == with_onsets(EMERGENCY_IDS)
+    assert marked.id in EMERGENCY_STEP_IDS
+
+
+def test_emergency_step_ids():
+    assert {"safety"} == EMERGENCY_STEP_IDS
+    for steps in (FIRST_VISIT_STEPS, CHECK_IN_STEPS):
+        assert [s.id for s in steps if s.id in EMERGENCY_STEP_IDS] == [
+            s.id for s in steps if s.safety
+        ]
+
+
+def test_the_emergency_step_alone_is_enough_for_the_emergency_rules():
+    form = {qid: "no" for qid in EMERGENCY_IDS} | {
+        "bladder_start": "yes",
+        "bladder_start_onset": "new",
+    }
+    answers, errors = clean_answers([step(FIRST_VISIT_STEPS, "safety")], form)
+
+    result = emergency_screen(answers, date(2026, 11, 21))
+
+    assert errors == {}
+    assert result is not None and result.tier is Tier.EMERGENCY
+    calm, _ = clean_answers([step(FIRST_VISIT_STEPS, "safety")], {q: "no" for q in EMERGENCY_IDS})
+    assert emergency_screen(calm, date(2026, 11, 21)) is None
 
 
 @pytest.mark.parametrize("qid", RED_FLAG_IDS)
@@ -230,6 +289,18 @@ def test_red_flag_wording_follows_the_spec():
     )
     assert question_by_id("cancer_history").text == "Have you ever had cancer?"
     assert question_by_id("needle_fear").text == "Are you very afraid of needles?"
+    assert question_by_id("recent_infection").text == (
+        "In the last 3 months, have you had an infection treated with antibiotics, or a deep wound?"
+    )
+
+
+def test_new_injury_is_a_check_in_red_flag():
+    question = question_by_id("new_injury")
+
+    assert question.text == "Have you had a fall, accident or hard hit since your last visit?"
+    assert (question.kind, question.required, question.level) == ("yes_no_unsure", True, "review")
+    assert "new_injury" in ids(all_questions(CHECK_IN_STEPS))
+    assert "new_injury" not in ids(all_questions(FIRST_VISIT_STEPS))
 
 
 def test_needling_step():
@@ -271,16 +342,61 @@ def test_date_of_birth_is_collected_with_contact_details_not_here():
     assert "date_of_birth" not in ids(all_questions(FIRST_VISIT_STEPS))
 
 
+def test_check_in_steps():
+    assert [(s.id, s.safety) for s in CHECK_IN_STEPS] == [
+        ("progress", False),
+        ("safety", True),
+        ("changes", False),
+    ]
+    progress, safety, changes = CHECK_IN_STEPS
+    assert ids(progress.questions) == [
+        "pain_now",
+        "bad_days_week",
+        "relief_days_week",
+        "activity_1_score",
+        "activity_2_score",
+        "activity_3_score",
+    ]
+    assert ids(safety.questions) == with_onsets(EMERGENCY_IDS)
+    assert ids(changes.questions) == [
+        "fever_now",
+        "weight_loss",
+        "one_leg_weakening",
+        "one_leg_weakening_onset",
+        "new_injury",
+        "pregnant",
+        "pregnancy_weeks",
+        "blood_thinners",
+        "recent_surgery",
+        "skin_problem_at_site",
+    ]
+
+
+def test_check_in_says_since_your_last_visit():
+    for check_in_step in CHECK_IN_STEPS:
+        words = f"{check_in_step.title} {check_in_step.intro}".lower()
+        assert "since your last visit" in words, check_in_step.id
+
+
+def test_check_in_asks_no_history_question():
+    check_in = set(ids(all_questions(CHECK_IN_STEPS)))
+
+    assert not check_in & set(HISTORY_IDS)
+    assert not check_in & {"pain_areas", "duration", "pattern", "goals", "activity_1"}
+    changeable = {"pregnant", "pregnancy_weeks", "blood_thinners", "recent_surgery"}
+    assert check_in & set(PRECAUTION_IDS + ["pregnancy_weeks"]) == changeable | {
+        "skin_problem_at_site"
+    }
+
+
 def test_check_in_reuses_the_same_question_objects():
     check_in = all_questions(CHECK_IN_STEPS)
 
-    assert ids(check_in)[:2] == ["pain_now", "bad_days_week"]
-    assert set(RED_FLAG_IDS) <= set(ids(check_in))
-    assert not set(PRECAUTION_IDS) & set(ids(check_in))
     for question in check_in:
         assert question is question_by_id(question.id)
     first_visit = {q.id: q for q in all_questions(FIRST_VISIT_STEPS)}
-    assert all(first_visit[q.id] is q for q in check_in)
+    assert all(first_visit[q.id] is q for q in check_in if q.id != "new_injury")
+    assert len({q.id for q in check_in}) == len(check_in)
 
 
 def test_all_questions_lists_each_id_once_in_order():
@@ -541,15 +657,54 @@ def test_date_questions_are_normalised_to_iso():
     assert bad_errors == {"date_of_birth": "Enter a date like 1980-04-25 (year, month, day)."}
 
 
+CHECK_IN_YES_NO = [
+    *EMERGENCY_IDS,
+    "fever_now",
+    "weight_loss",
+    "one_leg_weakening",
+    "new_injury",
+    "pregnant",
+    "blood_thinners",
+    "recent_surgery",
+    "skin_problem_at_site",
+]
+
+
 def test_check_in_form_is_cleaned_with_only_its_questions():
-    form = {"pain_now": "3", "bad_days_week": "1", "pregnant": "yes"}
-    form |= {qid: "no" for qid in RED_FLAG_IDS}
+    form = {"pain_now": "3", "bad_days_week": "1", "activity_2_score": "6"}
+    form |= {qid: "no" for qid in RED_FLAG_IDS + PRECAUTION_IDS + CHECK_IN_YES_NO}
+    form |= {"pregnant": "yes", "pregnancy_weeks": "20"}
 
     answers, errors = clean_answers(CHECK_IN_STEPS, form)
 
     assert errors == {}
     assert answers["pain_now"] == 3
-    assert "pregnant" not in answers
+    assert answers["activity_2_score"] == 6
+    assert (answers["pregnant"], answers["pregnancy_weeks"]) == ("yes", 20)
+    assert set(answers) == {
+        "pain_now",
+        "bad_days_week",
+        "activity_2_score",
+        "pregnancy_weeks",
+        *CHECK_IN_YES_NO,
+    }
+
+
+def test_empty_check_in_lists_its_required_questions():
+    _, errors = clean_answers(CHECK_IN_STEPS, {})
+
+    assert set(errors) == {"pain_now", "bad_days_week", *CHECK_IN_YES_NO}
+
+
+def test_a_check_in_with_a_new_injury_is_reviewed():
+    form = {"pain_now": "3", "bad_days_week": "1"} | {qid: "no" for qid in CHECK_IN_YES_NO}
+    answers, errors = clean_answers(CHECK_IN_STEPS, form | {"new_injury": "not_sure"})
+
+    result = screen({**answers, "date_of_birth": "1980-01-01"}, date(2026, 11, 21))
+
+    assert errors == {}
+    assert result.tier is Tier.MEDICAL_REVIEW
+    assert [(f.rule_id, f.level.value) for f in result.flags] == [("new_injury", "review")]
 
 
 def test_cleaned_answers_feed_screening():
