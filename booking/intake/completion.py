@@ -112,7 +112,8 @@ def stop_for_emergency(hold: Hold, contact: Contact, submission: IntakeSubmissio
     if held is not None:
         release_hold(held)
     patient = find_or_create_patient(**contact)
-    return Emergency(record_intake(submission, patient, held))
+    # No visit was booked, so the intake claims none: staff find it on the patient's page.
+    return Emergency(record_intake(submission, patient, None))
 
 
 def _own_hold(hold: Hold) -> Appointment | None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from booking.extensions import db
@@ -24,13 +24,14 @@ from booking.intake.questionnaire import (
     clean_answers,
     question_by_id,
 )
-from booking.intake.screening import Level, Screening, Tier, screen
+from booking.intake.screening import Level, Screening, Tier, emergency_screen, screen
 from booking.intake.signals import call_back_raised
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, AppointmentStatus, VisitKind
 
 FIRST_VISIT = "first_visit"
 CHECK_IN = "check_in"
+RECENT_EMERGENCY_DAYS = timedelta(days=14)
 
 FIRST_CONSENT_VERSION = "2026-11"
 FIRST_CONSENT_TEXT = """\
@@ -107,22 +108,79 @@ def needs_consent(kind: str) -> bool:
     return kind == FIRST_VISIT
 
 
+@dataclass(frozen=True)
+class Respondent:
+    """Who is answering: enough to find their screening history (email and date of birth)."""
+
+    email: str
+    date_of_birth: date
+
+
 def submission_from(
     kind: str,
     raw: Mapping[str, Any],
-    date_of_birth: date,
+    respondent: Respondent,
+    now: datetime,
     today: date,
     consent: Consent | None = None,
 ) -> tuple[IntakeSubmission | None, dict[str, str]]:
     """Clean every step's raw answers and screen them; (None, errors) if any answer is wrong.
 
-    The date of birth comes from the contact details: screening needs the age.
+    The date of birth comes from the contact details (screening needs the age), and a recent
+    emergency of the same person holds the booking for review whatever they answer now.
     """
     answers, errors = clean_answers(steps_for(kind), raw)
     if errors:
         return None, errors
-    answers["date_of_birth"] = date_of_birth.isoformat()
-    return IntakeSubmission(kind, answers, screen(answers, today), consent), {}
+    return _submission(kind, answers, respondent, now, today, consent), {}
+
+
+def early_emergency(
+    kind: str, raw: Mapping[str, Any], respondent: Respondent, now: datetime, today: date
+) -> IntakeSubmission | None:
+    """The answers so far, screened, when the emergency questions already call for emergency
+    care: the flow stops there instead of asking about needling, function and consent."""
+    steps = steps_for(kind)
+    safety_at = next((i for i, step in enumerate(steps) if step.safety), None)
+    if safety_at is None:
+        return None
+    answers, errors = clean_answers(steps[: safety_at + 1], raw)
+    if errors or emergency_screen(answers, today) is None:
+        return None
+    return _submission(kind, answers, respondent, now, today)
+
+
+def _submission(
+    kind: str,
+    answers: dict[str, Any],
+    respondent: Respondent,
+    now: datetime,
+    today: date,
+    consent: Consent | None = None,
+) -> IntakeSubmission:
+    answers["date_of_birth"] = respondent.date_of_birth.isoformat()
+    recent = had_recent_emergency(respondent, now)
+    return IntakeSubmission(
+        kind, answers, screen(answers, today, recent_emergency=recent), consent
+    )
+
+
+def had_recent_emergency(respondent: Respondent, now: datetime) -> bool:
+    """An emergency screening in the last 14 days, or a call-back not yet made, for anyone
+    with this email and date of birth (the way returning patients are matched)."""
+    same_person = select(Patient.id).where(
+        func.lower(Patient.email) == respondent.email.strip().lower(),
+        Patient.date_of_birth == respondent.date_of_birth,
+    )
+    recent_intake = select(Intake.id).where(
+        Intake.patient_id.in_(same_person),
+        Intake.tier == Tier.EMERGENCY.value,
+        Intake.submitted_at >= now - RECENT_EMERGENCY_DAYS,
+    )
+    open_call_back = select(CallBack.id).where(
+        CallBack.patient_id.in_(same_person), CallBack.called_at.is_(None)
+    )
+    return bool(db.session.scalar(select(or_(recent_intake.exists(), open_call_back.exists()))))
 
 
 # --- Storing -------------------------------------------------------------------------------

@@ -6,18 +6,22 @@ about them goes into URLs, logs or flash messages.
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
 from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
-from booking.intake.completion import Hold, finish_booking
+from booking.intake.completion import Hold, finish_booking, stop_for_emergency
 from booking.intake.models import Intake
 from booking.intake.questionnaire import Step
 from booking.intake.screening import Tier
 from booking.intake.service import (
     Consent,
+    Respondent,
     current_consent,
+    early_emergency,
     emergency_answers,
     paragraphs,
     submission_from,
@@ -89,6 +93,11 @@ def step(step_id: str):
     if errors:
         # The answers are kept in the session cookie, which is saved whatever the status.
         return render_step(draft, shown, values, errors), 422
+    if shown.safety:
+        emergency = early_emergency(draft.kind, draft.raw, respondent(draft), *clock())
+        if emergency is not None:  # the very next page is the emergency advice
+            outcome = stop_for_emergency(hold_of(draft), draft.flow.contact(), emergency)
+            return show_outcome(draft.flow, outcome)
     after = draft.url_after(shown)
     return redirect(after, code=303) if after else finish(draft)
 
@@ -100,7 +109,9 @@ def outcome():
     intake = db.session.get(Intake, intake_id) if intake_id else None
     if intake is None or intake.tier != Tier.EMERGENCY.value:
         return redirect(url_for("public.home"))
-    return render_template("intake/emergency.html", answers=emergency_answers(intake))
+    return render_template(
+        "intake/emergency.html", answers=emergency_answers(intake), given_at=intake.submitted_at
+    )
 
 
 def render_step(draft: IntakeDraft, step: Step, values: dict, errors: dict[str, str]):
@@ -120,15 +131,28 @@ def render_step(draft: IntakeDraft, step: Step, values: dict, errors: dict[str, 
 def finish(draft: IntakeDraft, consent: Consent | None = None):
     """Screen the whole answer set, then book, hold for review, or stop for emergency care."""
     flow = draft.flow
-    contact = flow.contact()
-    today = now_utc().astimezone(get_clinic().zone).date()
+    now, today = clock()
     submission, errors = submission_from(
-        draft.kind, draft.raw, contact["date_of_birth"], today, consent
+        draft.kind, draft.raw, respondent(draft), now, today, consent
     )
     if submission is None:  # a step changed after it was checked: show it again
         return redirect(draft.resume_url(), code=303)
-    hold = Hold(flow.hold_id, flow.hold_key)
     outcome = finish_booking(
-        hold, contact, flow.service, flow.practitioner_id, now_utc(), submission
+        hold_of(draft), flow.contact(), flow.service, flow.practitioner_id, now, submission
     )
     return show_outcome(flow, outcome)
+
+
+def clock() -> tuple[datetime, date]:
+    """Now, and today in the clinic's zone (the day ages are taken on)."""
+    now = now_utc()
+    return now, now.astimezone(get_clinic().zone).date()
+
+
+def respondent(draft: IntakeDraft) -> Respondent:
+    contact = draft.flow.contact()
+    return Respondent(contact["email"], contact["date_of_birth"])
+
+
+def hold_of(draft: IntakeDraft) -> Hold:
+    return Hold(draft.flow.hold_id, draft.flow.hold_key)

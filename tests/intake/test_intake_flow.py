@@ -7,10 +7,11 @@ a time taken meanwhile; stored intakes never change.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,7 @@ from booking.scheduling.service import find_free_slots
 from tests.factories import make_appointment, make_practitioner, make_service
 
 EVERY_DAY = {day: [("08:00", "18:00")] for day in range(7)}
+EMERGENCY_PAGE = "/book/intake/outcome"
 CONTACT = {
     "first_name": "Robin",
     "last_name": "Hale",
@@ -121,14 +123,17 @@ def step_data(step: Step, answers: dict[str, Any], action: str = "next") -> dict
 
 
 def answer_steps(client, steps, answers, first_path: str):
-    """Send every step with Continue; returns the last response."""
+    """Send every step with Continue, until the last or the emergency advice; returns the last
+    response."""
     path = first_path
     response = None
     for step in steps:
         assert path.endswith(f"/book/intake/{step.id}"), path
         response = client.post(path, data=step_data(step, answers))
-        assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]
+        assert response.status_code == 303, response.get_data(as_text=True)[:2000]
         path = response.location
+        if path.endswith(EMERGENCY_PAGE):
+            break
     return response
 
 
@@ -147,6 +152,8 @@ def book_first_visit(client, app, services, **overrides):
     answers = {**default_answers(FIRST_VISIT_STEPS), **overrides}
     path = start_booking(client, app, services["first"])
     response = answer_steps(client, FIRST_VISIT_STEPS, answers, path)
+    if response.location.endswith(EMERGENCY_PAGE):
+        return response
     assert response.location.endswith("/book/intake/consent")
     return give_consent(client)
 
@@ -242,25 +249,32 @@ def test_medical_review_awaits_review_and_keeps_its_time(client, app, services):
     assert intake.appointment_id == appointment.id
 
 
-def test_emergency_stops_the_booking(client, app, services):
+def test_emergency_stops_the_booking_right_after_the_safety_questions(client, app, services):
     # Worked example A: age 46, bladder_start yes (new), saddle_numbness yes (new).
-    response = book_first_visit(
-        client,
-        app,
-        services,
-        bladder_start="yes",
-        bladder_start_onset="new",
-        saddle_numbness="yes",
-        saddle_numbness_onset="new",
-    )
+    answers = {
+        **default_answers(FIRST_VISIT_STEPS),
+        "bladder_start": "yes",
+        "bladder_start_onset": "new",
+        "saddle_numbness": "yes",
+        "saddle_numbness_onset": "new",
+    }
+    path = start_booking(client, app, services["first"])
+    pain, safety, *later = FIRST_VISIT_STEPS
+    assert safety.safety and not any(step.safety for step in later)
+    assert client.post(path, data=step_data(pain, answers)).location.endswith("/intake/safety")
 
+    response = client.post("/book/intake/safety", data=step_data(safety, answers))
+
+    # The very next page is the emergency advice: no needling, function or consent questions.
     assert response.status_code == 303
-    assert response.location.endswith("/book/intake/outcome")
-    page = client.get("/book/intake/outcome")
+    assert response.location.endswith(EMERGENCY_PAGE)
+    page = client.get(EMERGENCY_PAGE)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Go to an emergency department now" in html
-    assert "911" in html
+    assert 'href="tel:911"' in html
+    assert "cauda equina syndrome" in html
+    assert "nerve compression" in html
     assert CLINIC_PHONE in html
     assert "Is it newly hard to start peeing" in html
     assert "Is there numbness or tingling between your legs" in html
@@ -272,8 +286,14 @@ def test_emergency_stops_the_booking(client, app, services):
     assert appointment.hold_key is None
     intake = only_intake(app)
     assert intake.tier == "emergency"
-    assert intake.appointment_id == appointment.id
+    assert intake.appointment_id is None  # no visit was booked, so none is claimed
+    assert {"bladder_start", "saddle_numbness", "pain_now"} <= intake.answers.keys()
+    later_ids = {q.id for step in later for q in step.questions}
+    assert later_ids.isdisjoint(intake.answers)  # never asked
+    assert intake.consent_version is None
     with app.app_context():
+        given = intake.submitted_at.astimezone(get_clinic().zone)
+        assert f"{given:%B} {given.day}, {given.year} at {given:%-I:%M %p}" in html
         (call_back,) = db.session.scalars(select(CallBack)).all()
         assert call_back.intake_id == intake.id
         assert call_back.patient_id == intake.patient_id
@@ -287,6 +307,48 @@ def test_emergency_stops_the_booking(client, app, services):
         assert "numb" not in alert.text_body.lower()
     # The booking is over: the flow is gone and the pages send the patient back to the start.
     assert client.get("/book/intake/consent").status_code == 302
+    assert client.get("/book/intake/needling").status_code == 302
+
+
+def test_booking_again_after_an_emergency_is_held_for_review(client, app, services):
+    book_first_visit(client, app, services, bladder_leak="yes", bladder_leak_onset="new")
+    assert only_intake(app).tier == "emergency"
+
+    again = app.test_client()  # the same person, answering "no" to everything this time
+    response = book_first_visit(again, app, services)
+
+    assert response.status_code == 303 and response.location.endswith("/book/confirmed")
+    with app.app_context():
+        latest = db.session.scalars(select(Intake).order_by(Intake.id.desc())).first()
+        assert latest.tier == "medical_review"
+        assert [f["rule_id"] for f in latest.screening["flags"]] == ["recent_emergency"]
+        booked = db.session.get(Appointment, latest.appointment_id)
+        assert booked.status == AppointmentStatus.AWAITING_REVIEW
+
+
+@pytest.mark.parametrize(
+    ("call_made", "days_later", "tier"),
+    [
+        (True, 13, "medical_review"),  # called back, but the emergency is recent
+        (False, 20, "medical_review"),  # long ago, but nobody has called back yet
+        (True, 15, "clear"),  # called back, and over 14 days ago
+    ],
+)
+def test_an_earlier_emergency_holds_the_next_booking_while_recent_or_uncalled(
+    client, app, services, call_made, days_later, tier
+):
+    book_first_visit(client, app, services, bladder_leak="yes", bladder_leak_onset="new")
+    if call_made:
+        with app.app_context():
+            call_back = db.session.scalar(select(CallBack))
+            call_back.called_at = call_back.raised_at
+            db.session.commit()
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=days_later), tick=False):
+        response = book_first_visit(app.test_client(), app, services)
+    assert response.location.endswith("/book/confirmed")
+    with app.app_context():
+        latest = db.session.scalars(select(Intake).order_by(Intake.id.desc())).first()
+        assert latest.tier == tier
 
 
 def test_emergency_page_needs_the_patients_session(client, app, services):
@@ -308,8 +370,9 @@ def test_no_health_detail_in_any_address(client, app, services):
     }
     for step in FIRST_VISIT_STEPS:
         locations.append(client.post(locations[-1], data=step_data(step, answers)).location)
-    locations.append(give_consent(client).location)
-    assert locations[-1].endswith("/book/intake/outcome")
+        if step.safety:
+            break
+    assert locations[-1].endswith(EMERGENCY_PAGE)
     for location in locations:
         assert "?" not in location
         assert not re.search(r"emergency|bladder|tier|yes|review", location)
@@ -493,7 +556,7 @@ def test_follow_up_check_in_is_screened_the_same_way(client, app, services):
 
     response = answer_steps(client, CHECK_IN_STEPS, answers, path)
 
-    assert response.location.endswith("/book/intake/outcome")
+    assert response.location.endswith(EMERGENCY_PAGE)
     assert only_intake(app).tier == "emergency"
     assert appointments(app)[0].status == AppointmentStatus.EXPIRED
     with app.app_context():
