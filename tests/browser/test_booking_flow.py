@@ -25,6 +25,9 @@ CONTACT = {
 PAIN, SAFETY, HEALTH, NEEDLING, FUNCTION = FIRST_VISIT_STEPS
 
 
+SMALLEST_PHONE = {"width": 320, "height": 568}
+
+
 def look(page: Page, name: str) -> None:
     """Each page of the flow: fits the phone, passes axe, and is kept as a screenshot.
 
@@ -167,7 +170,7 @@ def test_validation_error_and_back_keep_answers(live_server, page):
     expect(page.locator('input[name="bowel_control"][value="yes"]')).to_be_checked()
 
 
-def test_emergency_answers_end_on_the_emergency_page(live_server, page):
+def test_emergency_answers_end_on_the_emergency_page_at_once(live_server, page):
     def safety(p: Page) -> None:
         answer_no_to_everything(p, SAFETY)
         # Worked example A: new bladder trouble and saddle numbness.
@@ -176,14 +179,22 @@ def test_emergency_answers_end_on_the_emergency_page(live_server, page):
         p.locator('input[name="saddle_numbness"][value="yes"]').check()
         p.locator('input[name="saddle_numbness_onset"][value="new"]').check()
 
-    walk_to_consent(page, live_server.url, "emergency", safety)
-    give_consent(page, "emergency")
+    page.set_viewport_size(SMALLEST_PHONE)
+    choose_first_available_time(page, live_server.url, "emergency")
+    fill_details(page, "emergency")
+    continue_from(page, PAIN, "emergency", fill_pain)
+    continue_from(page, SAFETY, "emergency", safety)
 
+    # The very next page: no needling, function or consent questions first.
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Go to an emergency department now"
     )
     assert page.url.endswith("/book/intake/outcome")
-    expect(page.get_by_role("link", name="Call 911")).to_be_visible()
+    call = page.get_by_role("link", name="Call 911")
+    expect(call).to_be_visible()
+    box = call.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= SMALLEST_PHONE["height"]  # 1st screen
+    expect(page.locator("main")).to_contain_text("cauda equina syndrome")
     answers = page.locator(".urgent-answers li")
     expect(answers).to_have_count(2)
     expect(answers.first).to_contain_text("Is it newly hard to start peeing")
@@ -193,13 +204,15 @@ def test_emergency_answers_end_on_the_emergency_page(live_server, page):
 
         phone = get_clinic().phone
     expect(page.locator("main a[href^='tel:']").last).to_contain_text(phone)
-    look(page, "emergency-outcome-phone")
+    look(page, "emergency-outcome-320")
 
     (intake,) = stored(live_server, Intake)
     assert intake.tier == "emergency"
+    assert intake.appointment_id is None
     assert stored(live_server, CallBack)[0].intake_id == intake.id
-    hold = [a for a in stored(live_server, Appointment) if a.id == intake.appointment_id][0]
-    assert hold.status == AppointmentStatus.EXPIRED
+    released = [a for a in stored(live_server, Appointment) if a.hold_key is None and a.status
+                == AppointmentStatus.EXPIRED]
+    assert len(released) == 1  # the time chosen was given back
 
 
 def test_medical_review_answers_reserve_the_time(live_server, page):
