@@ -73,7 +73,6 @@ bp = Blueprint("desk", __name__, url_prefix="/staff/desk")
 BAD_DATE = "That date could not be read: choose a day between the years 2000 and 2200."
 
 
-
 @bp.context_processor
 def desk_globals():
     return {"attention_count": attention_count(now_utc())}

@@ -86,6 +86,7 @@ def register(app: Flask) -> None:
     """Filters, globals and the clinic in every template: the app factory calls this once."""
     from booking.notify.links import manage_token
     from booking.scheduling.waitlist import describe_preferences
+    from booking.web.staff import staff_links
 
     for name, wording in WORDINGS.items():
         app.add_template_filter(_shown_locally(wording), name)
@@ -94,6 +95,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(formatting.duration, "duration")
     app.add_template_filter(describe_preferences, "waitlist_when")
     app.add_template_global(manage_token)
+    app.add_template_global(staff_links)  # the staff menu, by the signed-in member's roles
 
     @app.context_processor
     def inject_clinic():

@@ -71,11 +71,6 @@ def staff_links() -> list[NavLink]:
     return links
 
 
-@bp.app_context_processor
-def inject_staff_links() -> dict:
-    return {"staff_links": staff_links}
-
-
 @bp.get("/")
 @staff_required(*ALL_STAFF)
 def home():
