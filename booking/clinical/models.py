@@ -35,6 +35,18 @@ class ReviewOutcome(enum.StrEnum):
     DECLINED = "declined"
     CALLED = "called"  # the practitioner called the patient; the booking stays in the queue
 
+    @property
+    def label(self) -> str:
+        """As staff pages say it: "Approved", "Declined", "Called the patient"."""
+        return _REVIEW_OUTCOME_LABELS[self]
+
+
+_REVIEW_OUTCOME_LABELS = {
+    ReviewOutcome.APPROVED: "Approved",
+    ReviewOutcome.DECLINED: "Declined",
+    ReviewOutcome.CALLED: "Called the patient",
+}
+
 
 class ReviewDecision(db.Model):
     """A practitioner's decision on a booking held for medical review, with the why."""

@@ -1,5 +1,6 @@
 """A practitioner's visits: whose they are, their number in a series, the intakes around them,
-the day and week lists with intake badges, and the intake chart. Lists and charts are audited.
+the day and week lists with intake badges, and the intake chart (with the review decisions and
+call-backs that followed the intake). Lists and charts are audited.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import User
 from booking.audit.service import record_view
-from booking.clinical.models import NeedlingClearance, VisitOutcome
+from booking.clinical.models import NeedlingClearance, ReviewDecision, VisitOutcome
 from booking.clinical.summary import Badges, IntakeSummary, badges_for, summarise
 from booking.extensions import db
-from booking.intake.models import Intake
+from booking.intake.models import CallBack, CallBackAttempt, Intake
+from booking.intake.screening import Tier
 from booking.patients.models import Patient
 from booking.scheduling.models import (
+    HOLD_STATUSES,
     Appointment,
     AppointmentStatus,
     Practitioner,
@@ -307,14 +310,30 @@ def week_start(day: date) -> date:
 
 # --- The intake chart -------------------------------------------------------------------------
 
+# An emergency intake books nothing: its hold was given back (or there was none).
+NO_VISIT_EMERGENCY = "No visit was booked: the answers called for emergency care."
+NO_VISIT = "No visit was booked with these answers."
+RELEASED_STATUSES = (*HOLD_STATUSES, AppointmentStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class ReviewedVisit:
+    """A visit this intake was read for, and the review decisions on it, oldest first."""
+
+    appointment: Appointment
+    decisions: tuple[ReviewDecision, ...]
+
 
 @dataclass(frozen=True)
 class IntakeChart:
     summary: IntakeSummary
     patient: Patient
-    appointment: Appointment | None
+    appointment: Appointment | None  # the visit the intake was answered for, if one was booked
+    no_visit: str | None  # said instead when none was: e.g. NO_VISIT_EMERGENCY
     earlier: tuple[Intake, ...]
     later: tuple[Intake, ...]
+    reviews: tuple[ReviewedVisit, ...]
+    call_backs: tuple[CallBack, ...]
 
 
 def intake_chart(intake: Intake) -> IntakeChart:
@@ -322,14 +341,74 @@ def intake_chart(intake: Intake) -> IntakeChart:
     record = intakes_of([intake.patient_id])[intake.patient_id]
     others = [i for i in record.intakes if i.id != intake.id]
     key = (intake.submitted_at, intake.id)
-    appointment = (
-        db.session.get(Appointment, intake.appointment_id) if intake.appointment_id else None
-    )
+    appointment, no_visit = visit_of(intake)
     record_view("intake_viewed", "intake", intake.id, patient_id=intake.patient_id)
     return IntakeChart(
         summary=summarise(intake, record.clearances),
         patient=intake.patient,
         appointment=appointment,
+        no_visit=no_visit,
         earlier=tuple(reversed([i for i in others if (i.submitted_at, i.id) < key])),
         later=tuple(i for i in others if (i.submitted_at, i.id) > key),
+        reviews=reviewed_visits(intake, record),
+        call_backs=call_backs_of_intake(intake),
     )
+
+
+def visit_of(intake: Intake) -> tuple[Appointment | None, str | None]:
+    """The visit an intake was answered for, or why there is none.
+
+    An emergency intake keeps the id of the hold it was answered on, but that hold was given
+    back: it claims no visit. Nor does any intake whose time was only ever held.
+    """
+    appointment = (
+        db.session.get(Appointment, intake.appointment_id) if intake.appointment_id else None
+    )
+    if intake.tier == Tier.EMERGENCY.value and (
+        appointment is None or appointment.status in RELEASED_STATUSES
+    ):
+        return None, NO_VISIT_EMERGENCY
+    if appointment is not None and appointment.status in HOLD_STATUSES:
+        return None, NO_VISIT
+    return appointment, None
+
+
+def reviewed_visits(intake: Intake, record: PatientIntakes) -> tuple[ReviewedVisit, ...]:
+    """The review decisions on the visits this intake was read for, soonest visit first: the
+    visit it was answered for, and visits without an intake of their own that it stands in for
+    (the review queue shows them this intake, so the decision was made on it)."""
+    decisions = db.session.scalars(
+        select(ReviewDecision)
+        .join(Appointment, ReviewDecision.appointment_id == Appointment.id)
+        .where(Appointment.patient_id == intake.patient_id)
+        .options(
+            selectinload(ReviewDecision.decided_by),
+            selectinload(ReviewDecision.appointment).selectinload(Appointment.service),
+            selectinload(ReviewDecision.appointment).selectinload(Appointment.practitioner),
+        )
+        .order_by(ReviewDecision.decided_at, ReviewDecision.id)
+    )
+    by_visit: dict[int, list[ReviewDecision]] = defaultdict(list)
+    for decision in decisions:
+        visit = decision.appointment
+        shown = record.own(visit) or record.baseline(visit.starts_at)
+        if visit.id == intake.appointment_id or (shown is not None and shown.id == intake.id):
+            by_visit[visit.id].append(decision)
+    visits = sorted(
+        (found[0].appointment for found in by_visit.values()),
+        key=lambda visit: (visit.starts_at, visit.id),
+    )
+    return tuple(ReviewedVisit(visit, tuple(by_visit[visit.id])) for visit in visits)
+
+
+def call_backs_of_intake(intake: Intake) -> tuple[CallBack, ...]:
+    """The call-backs an (emergency) intake raised, with every try at reaching the patient."""
+    return tuple(db.session.scalars(
+        select(CallBack)
+        .where(CallBack.intake_id == intake.id)
+        .options(
+            selectinload(CallBack.called_by),
+            selectinload(CallBack.attempts).selectinload(CallBackAttempt.by),
+        )
+        .order_by(CallBack.raised_at, CallBack.id)
+    ))

@@ -1,4 +1,4 @@
-"""What needs the desk: emergency call-backs not yet made, undecided reviews, failed messages.
+"""What needs the desk: emergency call-backs not yet answered, undecided reviews, failed messages.
 
 One rule per item, used both for the list and for the count in the menu.
 """
@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from booking.audit.service import record_audit
 from booking.extensions import db
 from booking.frontdesk.outcome import DeskActionRefused
-from booking.intake.models import CallBack
+from booking.intake.models import CallBack, CallBackAttempt
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.notify.outbox import NO_LONGER_APPLIES
 from booking.scheduling.models import Appointment, AppointmentStatus
@@ -35,9 +35,14 @@ class Attention:
 
 
 def needs_attention(now: datetime) -> Attention:
-    """Emergency call-backs not yet made, bookings awaiting review, recent emails that failed."""
+    """Emergency call-backs not yet answered (with the tries so far), bookings awaiting review,
+    recent emails that failed."""
     call_backs = db.session.scalars(
-        _open_call_backs().options(selectinload(CallBack.patient))
+        _open_call_backs()
+        .options(
+            selectinload(CallBack.patient),
+            selectinload(CallBack.attempts).selectinload(CallBackAttempt.by),
+        )
         .order_by(CallBack.raised_at, CallBack.id)
     )
     awaiting = db.session.scalars(
@@ -68,6 +73,7 @@ def attention_count(now: datetime) -> int:
 
 
 def _open_call_backs():
+    """Not yet answered: tries that found no one keep a call-back open."""
     return select(CallBack).where(CallBack.called_at.is_(None))
 
 
@@ -88,13 +94,29 @@ def _failed_messages(now: datetime):
     )
 
 
-def mark_called(call_back: CallBack, note: str, now: datetime, by_user_id: int) -> CallBack:
-    """Record that staff called the patient back, with what was said or arranged."""
+def record_attempt(
+    call_back: CallBack, answered: bool, note: str, now: datetime, by_user_id: int
+) -> CallBackAttempt:
+    """Record one try at calling the patient back. An answered try closes the call-back (it sets
+    `called_at`) and needs a note of what was said or arranged; an unanswered one keeps it open.
+    Audited without the note (identifiers and whether it was answered only).
+    """
     if call_back.called_at is not None:
         raise DeskActionRefused("This call-back was already marked as called.")
-    call_back.called_at = now
-    call_back.called_by_id = by_user_id
-    call_back.note = note.strip()
+    note = note.strip()
+    if answered and not note:
+        raise DeskActionRefused("Write a short note about the call.")
+    attempt = CallBackAttempt(
+        call_back=call_back, attempted_at=now, by_id=by_user_id, answered=answered, note=note
+    )
+    db.session.add(attempt)
+    if answered:
+        call_back.called_at = now
+        call_back.called_by_id = by_user_id
+        call_back.note = note
     db.session.flush()
-    record_audit("call_back.called", "call_back", call_back.id, patient_id=call_back.patient_id)
-    return call_back
+    record_audit(
+        "call_back.called" if answered else "call_back.no_answer", "call_back", call_back.id,
+        patient_id=call_back.patient_id, attempt_id=attempt.id, answered=answered,
+    )
+    return attempt

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from booking.accounts.models import User
 from booking.db import JSONType, UTCDateTime, now_utc
 from booking.extensions import db
 from booking.intake.screening import Tier
@@ -79,7 +80,12 @@ class ConsentText(db.Model):
 
 
 class CallBack(db.Model):
-    """An emergency-tier screening: staff call the patient back and note that they did."""
+    """An emergency-tier screening: staff call the patient back until they reach them.
+
+    Every try is a CallBackAttempt. `called_at`, `called_by_id` and `note` say who reached the
+    patient, when, and what was said: they are set by the answered attempt, so a call-back with
+    no `called_at` is still open however often it was tried.
+    """
 
     __tablename__ = "call_back"
 
@@ -93,3 +99,37 @@ class CallBack(db.Model):
 
     patient: Mapped[Patient] = relationship()
     intake: Mapped[Intake] = relationship()
+    called_by: Mapped[User | None] = relationship()
+    attempts: Mapped[list[CallBackAttempt]] = relationship(
+        back_populates="call_back",
+        order_by="(CallBackAttempt.attempted_at, CallBackAttempt.id)",
+    )
+
+    @property
+    def last_attempt(self) -> CallBackAttempt | None:
+        return self.attempts[-1] if self.attempts else None
+
+
+class CallBackAttempt(db.Model):
+    """One try at calling the patient back: when, by whom, answered or not, and a note.
+
+    A note is required when the patient answered (what was said or arranged); a try that was
+    not answered may say nothing (or e.g. "left a voicemail"). Kept for good.
+    """
+
+    __tablename__ = "call_back_attempt"
+    __table_args__ = (
+        CheckConstraint("NOT answered OR length(trim(note)) > 0", name="answered_note_given"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_back_id: Mapped[int] = mapped_column(
+        ForeignKey("call_back.id", ondelete="RESTRICT"), index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    answered: Mapped[bool]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    call_back: Mapped[CallBack] = relationship(back_populates="attempts")
+    by: Mapped[User | None] = relationship()

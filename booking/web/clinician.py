@@ -105,7 +105,9 @@ def intake(intake_id: int):
 
 
 def render_intake(found: Intake, form: ClearanceForm):
-    return render_template("clinician/intake.html", chart=intake_chart(found), form=form)
+    return render_template(
+        "clinician/intake.html", chart=intake_chart(found), form=form, today=chosen_day(None)
+    )
 
 
 @bp.post(f"{STAFF}/intakes/<int:intake_id>/clearance")

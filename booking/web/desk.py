@@ -26,10 +26,16 @@ from booking.audit.service import record_audit
 from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
-from booking.frontdesk.attention import attention_count, mark_called, needs_attention
+from booking.frontdesk.attention import attention_count, needs_attention, record_attempt
 from booking.frontdesk.board import day_board, latest_tiers, week_board, week_start
 from booking.frontdesk.outcome import DeskActionRefused, Outcome
-from booking.frontdesk.patients import patient_visits, upcoming_visits
+from booking.frontdesk.patients import (
+    emergency_screenings,
+    patient_call_backs,
+    patient_visits,
+    review_outcomes,
+    upcoming_visits,
+)
 from booking.frontdesk.phone_booking import book_for_caller, free_starts, wants_intake
 from booking.frontdesk.time_off import add_time_off, remove_time_off, week_time_off
 from booking.frontdesk.visits import (
@@ -67,7 +73,7 @@ from booking.web.desk_forms import (
 from booking.web.filters import local_day
 from booking.web.forms import ContactForm
 from booking.web.parsing import parse_day
-from booking.web.roles import DESK, staff_required
+from booking.web.roles import CLINICAL, DESK, staff_required
 
 bp = Blueprint("desk", __name__, url_prefix="/staff/desk")
 BAD_DATE = "That date could not be read: choose a day between the years 2000 and 2200."
@@ -241,24 +247,30 @@ def patient(patient_id: int):
 @bp.get("/attention")
 @staff_required(*DESK)
 def attention():
+    now = now_utc()
     return render_template(
-        "desk/attention.html", attention=needs_attention(now_utc()), form=CallBackForm()
+        "desk/attention.html", attention=needs_attention(now), form=CallBackForm(),
+        today=local_today(now), clinical=current_user.has_any_role(*CLINICAL),
     )
 
 
-@bp.post("/call-backs/<int:call_back_id>/called")
+@bp.post("/call-backs/<int:call_back_id>/attempts")
 @staff_required(*DESK)
-def call_back_called(call_back_id: int):
+def call_back_attempt(call_back_id: int):
+    """One try at calling the patient back: answered (closes it) or no answer (stays open)."""
     call_back = db.session.get(CallBack, call_back_id) or abort(404)
     form = CallBackForm()
     if not form.validate():
         flash(first_error(form), "error")
+        return redirect(url_for(".attention"), code=303)
+    try:
+        record_attempt(call_back, form.answered, form.note.data or "", now_utc(), current_user.id)
+    except DeskActionRefused as error:
+        flash(str(error), "error")
     else:
-        try:
-            mark_called(call_back, form.note.data, now_utc(), current_user.id)
-            flash(f"Marked the call to {call_back.patient.full_name} as made.", "success")
-        except DeskActionRefused as error:
-            flash(str(error), "error")
+        name = call_back.patient.full_name
+        flash(f"Marked the call to {name} as made." if form.answered else
+              f"Noted: no answer from {name}. The call-back stays open: try again.", "success")
     return redirect(url_for(".attention"), code=303)
 
 
@@ -444,6 +456,9 @@ def render_appointment(visit: Appointment, error: str | None = None,
         form=ActionForm(),
         move_form=MoveForm(),
         cancel_form=cancel_form or CancelForm(),
+        reviews=review_outcomes([visit.id]).get(visit.id, []),
+        call_backs=patient_call_backs(visit.patient_id) if visit.patient_id else [],
+        today=local_day(now),
     ), status
 
 
@@ -500,6 +515,9 @@ def render_patient(found: Patient, form: WaitlistForm, status: int = 200):
         patient=found,
         visits=visits,
         tiers=latest_tiers([v.id for v in visits]),
+        reviews=review_outcomes(v.id for v in visits),
+        screenings=emergency_screenings(found),
+        today=local_today(now_utc()),
         entries=waitlist.open_entries(found.id),
         waitlist_form=form,
         form=ActionForm(),

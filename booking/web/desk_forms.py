@@ -88,10 +88,24 @@ class TimeOffForm(FlaskForm):
 
 
 class CallBackForm(FlaskForm):
-    note = TextAreaField(
-        "What was said or arranged",
-        validators=[DataRequired("Write a short note about the call."), Length(max=1000)],
+    """One try at calling a patient back: answered (a note is needed) or no answer (the
+    call-back stays open; a note such as "left a voicemail" is optional). Each outcome is a
+    submit button carrying `outcome`; a post without one means answered."""
+
+    outcome = RadioField(
+        "Outcome",
+        choices=[SelectChoice("answered", "Answered"), SelectChoice("no_answer", "No answer")],
+        default="answered",
     )
+    note = TextAreaField("What was said or arranged", validators=[Length(max=1000)])
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome.data != "no_answer"
+
+    def validate_note(self, field: TextAreaField) -> None:
+        if self.answered and not (field.data or "").strip():
+            raise ValidationError("Write a short note about the call.")
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -10,9 +10,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from booking.accounts.models import RoleName
+from booking.accounts.models import RoleName, User
 from booking.db import now_utc
 from booking.extensions import db
+from booking.intake.models import CallBack, CallBackAttempt
+from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, AppointmentStatus, Practitioner, Service
 from tests.browser.helpers import assert_no_horizontal_scroll, check_accessibility, screenshot
 from tests.clinician.helpers import add_intake, add_outcome, local, make_patient
@@ -20,6 +22,7 @@ from tests.factories import make_appointment
 from tests.helpers import DEMO_STAFF, sign_in_browser
 
 MAYA_EMAIL = DEMO_STAFF[RoleName.PRACTITIONER]
+DESK_EMAIL = DEMO_STAFF[RoleName.FRONT_DESK]
 
 
 @pytest.fixture
@@ -36,8 +39,8 @@ def clinic_day(live_server) -> dict[str, int]:
         held = make_appointment(maya, first, local(day, 6, 30), patient=iris,
                                 status=AppointmentStatus.AWAITING_REVIEW)
         # Two context flags (rule set 2026-12.1): alone, night pain would be a note only.
-        add_intake(iris, held, night_pain="yes", worsening_month="yes", blood_thinners="yes",
-                   needle_fear="yes")
+        intake = add_intake(iris, held, night_pain="yes", worsening_month="yes",
+                            blood_thinners="yes", needle_fear="yes")
         jon = make_patient(first_name="Jon", last_name="Park")
         add_intake(jon, submitted_at=now - timedelta(weeks=3, days=1), pain_now=6,
                    bad_days_week=5)
@@ -48,7 +51,31 @@ def clinic_day(live_server) -> dict[str, int]:
         third = make_appointment(maya, follow, now - timedelta(minutes=40), patient=jon,
                                  status=AppointmentStatus.CHECKED_IN)
         db.session.commit()
-        return {"held": held.id, "third": third.id, "jon": jon.id}
+        return {"held": held.id, "third": third.id, "jon": jon.id, "intake": intake.id}
+
+
+@pytest.fixture
+def emergency_intake(live_server) -> dict[str, int]:
+    """Eva's emergency intake: her hold was given back, the desk tried once to call her."""
+    now = now_utc()
+    with live_server.app.app_context():
+        maya = db.session.scalar(select(Practitioner).where(Practitioner.slug == "maya-chen"))
+        first = db.session.scalar(select(Service).where(Service.slug == "first-visit"))
+        desk = db.session.scalar(select(User).where(User.email == DESK_EMAIL))
+        eva = db.session.scalar(select(Patient).where(Patient.first_name == "Eva"))
+        day = (now + timedelta(days=3)).astimezone(local(now.date(), 0).tzinfo).date()
+        hold = make_appointment(maya, first, local(day, 6, 30), patient=None,
+                                status=AppointmentStatus.EXPIRED)
+        intake = add_intake(eva, hold, saddle_numbness="yes", submitted_at=now)
+        call_back = CallBack(patient_id=eva.id, intake_id=intake.id, raised_at=now)
+        db.session.add(call_back)
+        db.session.flush()
+        db.session.add(CallBackAttempt(
+            call_back_id=call_back.id, by_id=desk.id, answered=False, attempted_at=now,
+            note="Left a voicemail asking Eva to ring the clinic.",
+        ))
+        db.session.commit()
+        return {"intake": intake.id, "call_back": call_back.id}
 
 
 def test_practitioner_reviews_a_held_booking(live_server, desktop_page, clinic_day):
@@ -88,6 +115,36 @@ def test_practitioner_reviews_a_held_booking(live_server, desktop_page, clinic_d
     with live_server.app.app_context():
         appointment = db.session.get(Appointment, clinic_day["held"])
         assert appointment.status is AppointmentStatus.CONFIRMED
+
+    # The decision and its note stay with the intake.
+    page.goto(live_server.url + f"/staff/clinician/intakes/{clinic_day['intake']}")
+    decisions = page.locator("#review")
+    expect(decisions.get_by_role("heading", name="Review decisions")).to_be_visible()
+    expect(decisions).to_contain_text("Approved by Maya Chen")
+    expect(decisions).to_contain_text("Night pain is long-standing and settles with movement.")
+    check_accessibility(page)
+    screenshot(page, "clinician-intake-reviewed-desktop")
+
+
+def test_practitioner_follows_an_emergency_call_back_to_its_intake(
+    live_server, desktop_page, emergency_intake
+):
+    page = desktop_page
+    sign_in_browser(page, live_server.url, MAYA_EMAIL)
+    page.goto(live_server.url + "/staff/desk/attention")
+    item = page.locator(f"#call-back-{emergency_intake['call_back']}")
+    expect(item.locator(".desk-tries")).to_contain_text("Tried 1 time")
+    item.get_by_role("link", name="Read the intake of Eva Kowalski").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Eva Kowalski")
+    expect(page.locator(".facts")).to_contain_text(
+        "No visit was booked: the answers called for emergency care.")
+    expect(page.locator(".facts")).not_to_contain_text("For the visit")
+    call_back = page.locator("#call-back")
+    expect(call_back).to_contain_text("Not reached yet")
+    expect(call_back).to_contain_text("No answer")
+    expect(call_back).to_contain_text("Left a voicemail asking Eva to ring the clinic.")
+    check_accessibility(page)
+    screenshot(page, "clinician-intake-emergency-desktop")
 
 
 def test_practitioner_records_an_outcome_and_sees_the_trial_prompt(

@@ -12,8 +12,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from booking.accounts.models import RoleName
+from booking.accounts.models import RoleName, User
 from booking.clinic.service import get_clinic
+from booking.clinical.models import ReviewDecision, ReviewOutcome
 from booking.db import now_utc
 from booking.extensions import db
 from booking.intake.models import CallBack, Intake
@@ -29,6 +30,7 @@ from tests.browser.helpers import assert_no_horizontal_scroll, check_accessibili
 from tests.helpers import DEMO_STAFF, sign_in_browser
 
 DESK_EMAIL = DEMO_STAFF[RoleName.FRONT_DESK]
+MAYA_EMAIL = DEMO_STAFF[RoleName.PRACTITIONER]
 
 
 @pytest.fixture
@@ -295,12 +297,69 @@ def test_needs_attention_call_back(live_server, desktop_page, clinic_day):
     expect(page.get_by_role("heading", level=2, name=re.compile("emergency"))).to_contain_text(
         "(1)")
     expect(page.get_by_role("cell", name=re.compile("David Nguyen"))).to_be_visible()
+    expect(page.locator(".desk-tries")).to_have_text("Not tried yet")
     look(page, "desk-attention-desktop")
+
+    # No answer: the try is kept and the call-back stays on the list.
+    page.get_by_label("Note on the call with Eva Kowalski").fill("Left a voicemail.")
+    page.get_by_role("button", name="No answer: try again later (Eva Kowalski)").click()
+    expect(page.locator(".notice")).to_have_text(
+        "Noted: no answer from Eva Kowalski. The call-back stays open: try again.")
+    expect(page.locator(".desk-tries")).to_have_text(
+        re.compile(r"^Tried 1 time, last \d{1,2}:\d\d [AP]M by Dana"))
+    expect(page.locator(".desk-call-backs .attempts")).to_contain_text("Left a voicemail.")
+    expect(page.locator(".desk-count")).to_have_text("2")
+    look(page, "desk-attention-no-answer-desktop")
+
+    # The desk's link to the screening goes to the patient page: tier and time, every call.
+    page.get_by_role("link", name="Emergency screening of Eva Kowalski").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Eva Kowalski")
+    screening = page.locator(".desk-screenings > li")
+    expect(screening).to_contain_text("Emergency screening, answered")
+    expect(screening).to_contain_text("Not reached yet")
+    expect(screening).to_contain_text("Left a voicemail.")
+    look(page, "desk-patient-call-back-open-desktop")
+
+    page.go_back()
     page.get_by_label("Note on the call with Eva Kowalski").fill(
         "Spoke to Eva; she is on her way to the emergency department.")
-    page.get_by_role("button", name="Mark as called").click()
+    page.get_by_role("button", name="Answered: mark as called (Eva Kowalski)").click()
     expect(page.locator(".notice")).to_have_text("Marked the call to Eva Kowalski as made.")
     expect(page.get_by_text("No call-backs waiting.")).to_be_visible()
+
+    page.get_by_label("Find a patient").fill("Kowalski")
+    page.get_by_role("button", name="Find patient").click()
+    page.get_by_role("link", name="Eva Kowalski", exact=True).click()
+    screening = page.locator(".desk-screenings > li")
+    expect(screening).to_contain_text("Reached")
+    expect(screening.locator(".attempts li")).to_have_count(2)
+    expect(screening.locator(".attempts li").last).to_contain_text("Answered, ")
+    expect(screening.locator(".attempts li").last).to_contain_text(
+        "Dana Desk: Spoke to Eva; she is on her way to the emergency department.")
+    look(page, "desk-patient-call-back-reached-desktop")
+
+
+def test_the_desk_sees_review_outcomes_without_the_notes(live_server, desktop_page,
+                                                        clinic_day):
+    with live_server.app.app_context():
+        maya = db.session.scalar(select(User).where(User.email == MAYA_EMAIL))
+        held = db.session.scalar(select(Appointment).where(
+            Appointment.status == AppointmentStatus.AWAITING_REVIEW))
+        db.session.add(ReviewDecision(
+            appointment_id=held.id, outcome=ReviewOutcome.CALLED, decided_by_id=maya.id,
+            note="Clinical detail the desk does not see.",
+        ))
+        db.session.commit()
+        held_id, patient_id = held.id, held.patient_id
+    page = desktop_page
+    sign_in_browser(page, live_server.url, DESK_EMAIL)
+    page.goto(f"{live_server.url}/staff/desk/appointments/{held_id}")
+    expect(page.locator(".desk-review")).to_contain_text("Called the patient by Maya Chen")
+    look(page, "desk-visit-review-desktop")
+    page.goto(f"{live_server.url}/staff/desk/patients/{patient_id}")
+    expect(page.locator(".desk-reviews")).to_contain_text("Called the patient by Maya Chen")
+    expect(page.get_by_text("Clinical detail the desk does not see.")).to_have_count(0)
+    look(page, "desk-patient-reviews-desktop")
 
 
 def test_week_view_and_time_off(live_server, desktop_page, working_day):

@@ -1,17 +1,31 @@
-"""The "needs attention" list: emergency call-backs, bookings awaiting review, failed emails."""
+"""The "needs attention" list: emergency call-backs (every try kept, open until answered),
+bookings awaiting review, failed emails."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+import time_machine
 from sqlalchemy import select
 
 from booking.accounts.models import User
+from booking.audit.models import AuditEvent
 from booking.extensions import db
-from booking.intake.models import CallBack
+from booking.intake.models import CallBack, CallBackAttempt
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.scheduling.models import AppointmentStatus
-from tests.desk.helpers import NOW, SECRET_ANSWER, TODAY, add, call_back_for, local, visit
+from tests.desk.helpers import (
+    MAYA_EMAIL,
+    NOW,
+    SECRET_ANSWER,
+    TODAY,
+    add,
+    call_back_for,
+    local,
+    visit,
+)
+from tests.helpers import STAFF_PASSWORD, sign_in
 
 
 def dead_message(recipient: str, created_at=NOW) -> None:
@@ -44,8 +58,8 @@ def test_lists_call_backs_reviews_and_failed_emails_without_clinical_answers(app
 
 def test_mark_a_call_back_as_called_needs_a_note(app, desk, clinic):
     call_back = add(app, lambda: call_back_for(clinic.ben))
-    url = f"/staff/desk/call-backs/{call_back}/called"
-    refused = desk.post(url, data={"note": ""})
+    url = f"/staff/desk/call-backs/{call_back}/attempts"
+    refused = desk.post(url, data={"note": "", "outcome": "answered"})
     assert refused.status_code == 303
     assert "Write a short note about the call." in desk.get(refused.location).get_data(
         as_text=True)
@@ -72,3 +86,126 @@ def test_an_empty_list_says_so(app, desk, clinic):
     assert "No call-backs waiting." in page
     assert "None awaiting review." in page
     assert "No failed emails." in page
+
+
+def attempts_of(app, call_back: int) -> list[CallBackAttempt]:
+    with app.app_context():
+        return list(db.session.scalars(
+            select(CallBackAttempt).where(CallBackAttempt.call_back_id == call_back)
+            .order_by(CallBackAttempt.id)
+        ))
+
+
+def call_back_item(page: str, call_back: int) -> str:
+    """The attention list's entry of one call-back."""
+    match = re.search(rf'<li id="call-back-{call_back}">(.*?)</form>', page, re.S)
+    assert match, f"call-back {call_back} is not listed"
+    return match.group(1)
+
+
+def test_no_answer_keeps_the_call_back_open_with_every_try_listed(app, desk, clinic):
+    call_back = add(app, lambda: call_back_for(clinic.ben))
+    url = f"/staff/desk/call-backs/{call_back}/attempts"
+    page = desk.get("/staff/desk/attention").get_data(as_text=True)
+    assert "Not tried yet" in call_back_item(page, call_back)
+
+    # 8:00 AM: no answer, nothing to say. 10:40 AM: no answer, a voicemail left.
+    first = desk.post(url, data={"outcome": "no_answer", "note": ""})
+    assert first.status_code == 303
+    page = desk.get(first.location).get_data(as_text=True)
+    assert "Noted: no answer from Ben Walker. The call-back stays open: try again." in page
+    assert "Tried 1 time, last 8:00 AM by Dana" in call_back_item(page, call_back)
+    with time_machine.travel(local(TODAY, 10, 40), tick=False):
+        desk.post(url, data={"outcome": "no_answer", "note": "Left a voicemail to ring us."})
+        page = desk.get("/staff/desk/attention").get_data(as_text=True)
+    item = call_back_item(page, call_back)
+    assert "Tried 2 times, last 10:40 AM by Dana" in item
+    assert "Left a voicemail to ring us." in item
+    assert item.count("No answer") >= 2
+    assert "Call back now: emergency screenings (1)" in page  # still open
+    assert '<span class="desk-count">1</span>' in page
+    with app.app_context():
+        assert db.session.get(CallBack, call_back).called_at is None
+
+    with time_machine.travel(local(TODAY, 11, 5), tick=False):
+        done = desk.post(url, data={"outcome": "answered", "note": "Ben is at the ER."})
+        page = desk.get(done.location).get_data(as_text=True)
+    assert "Marked the call to Ben Walker as made." in page
+    assert "No call-backs waiting." in page
+
+    attempts = attempts_of(app, call_back)
+    assert [(a.answered, a.note) for a in attempts] == [
+        (False, ""), (False, "Left a voicemail to ring us."), (True, "Ben is at the ER."),
+    ]
+    assert [a.attempted_at for a in attempts] == [
+        NOW, local(TODAY, 10, 40), local(TODAY, 11, 5),
+    ]
+    with app.app_context():
+        desk_user = db.session.scalar(select(User).where(User.email == "desk@example.com"))
+        assert {a.by_id for a in attempts} == {desk_user.id}
+        row = db.session.get(CallBack, call_back)
+        assert (row.called_at, row.called_by_id, row.note) == (
+            local(TODAY, 11, 5), desk_user.id, "Ben is at the ER.")
+
+
+def test_each_try_is_audited_without_the_note(app, desk, clinic):
+    call_back = add(app, lambda: call_back_for(clinic.ben))
+    url = f"/staff/desk/call-backs/{call_back}/attempts"
+    desk.post(url, data={"outcome": "no_answer", "note": "Voicemail: said we worry."})
+    desk.post(url, data={"outcome": "answered", "note": "Reached him at home."})
+    attempts = attempts_of(app, call_back)
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.subject_type == "call_back")
+            .order_by(AuditEvent.id)
+        ).all()
+        assert [e.action for e in events] == ["call_back.no_answer", "call_back.called"]
+        assert [e.details for e in events] == [
+            {"patient_id": clinic.ben, "attempt_id": attempts[0].id, "answered": False},
+            {"patient_id": clinic.ben, "attempt_id": attempts[1].id, "answered": True},
+        ]
+        assert all(e.subject_id == call_back and e.actor_id for e in events)
+
+
+def test_an_answered_call_needs_a_note_but_no_answer_does_not(app, desk, clinic):
+    call_back = add(app, lambda: call_back_for(clinic.ben))
+    url = f"/staff/desk/call-backs/{call_back}/attempts"
+    refused = desk.post(url, data={"outcome": "answered", "note": "   "})
+    assert "Write a short note about the call." in desk.get(refused.location).get_data(
+        as_text=True)
+    assert attempts_of(app, call_back) == []
+    # A post without an outcome (an older page) means answered.
+    desk.post(url, data={"note": ""})
+    assert attempts_of(app, call_back) == []
+    desk.post(url, data={"outcome": "no_answer"})
+    assert [a.answered for a in attempts_of(app, call_back)] == [False]
+    desk.post(url, data={"outcome": "maybe", "note": "?"})
+    assert len(attempts_of(app, call_back)) == 1
+
+
+def test_a_reached_call_back_takes_no_more_tries(app, desk, clinic):
+    call_back = add(app, lambda: call_back_for(clinic.ben))
+    url = f"/staff/desk/call-backs/{call_back}/attempts"
+    desk.post(url, data={"outcome": "answered", "note": "Reached."})
+    again = desk.post(url, data={"outcome": "no_answer"})
+    assert "already marked as called" in desk.get(again.location).get_data(as_text=True)
+    assert len(attempts_of(app, call_back)) == 1
+
+
+def test_the_call_back_links_the_desk_to_the_patient_and_a_practitioner_to_the_intake(
+    app, desk, clinic
+):
+    call_back = add(app, lambda: call_back_for(clinic.ben))
+    with app.app_context():
+        intake_id = db.session.get(CallBack, call_back).intake_id
+    page = desk.get("/staff/desk/attention").get_data(as_text=True)
+    item = call_back_item(page, call_back)
+    assert f'href="/staff/desk/patients/{clinic.ben}#screening-{intake_id}"' in item
+    assert "/staff/clinician/intakes/" not in item
+    assert SECRET_ANSWER not in page
+
+    maya = sign_in(app.test_client(), MAYA_EMAIL, STAFF_PASSWORD)
+    page = maya.get("/staff/desk/attention").get_data(as_text=True)
+    item = call_back_item(page, call_back)
+    assert f'href="/staff/clinician/intakes/{intake_id}"' in item
+    assert "Read the intake" in item
