@@ -85,6 +85,7 @@ class Badges:
     needling: str  # "no_needling" | "cleared" | ""
     precautions: tuple[str, ...]
     intake_id: int | None
+    missing: bool = False  # a first visit with no questionnaire: shown in red
 
 
 @dataclass(frozen=True)

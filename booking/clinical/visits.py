@@ -176,9 +176,11 @@ class PatientIntakes:
         return firsts[-1] if firsts else None
 
     def badges(self, appointment: Appointment) -> Badges:
-        return badges_for(
-            self.own(appointment), self.baseline(appointment.starts_at), self.clearances
-        )
+        own = self.own(appointment)
+        if own is None and appointment.service.kind == VisitKind.FIRST_VISIT:
+            # The same rule as the desk's: a first visit is screened by its own questionnaire.
+            return Badges(None, "No questionnaire", "", (), None, missing=True)
+        return badges_for(own, self.baseline(appointment.starts_at), self.clearances)
 
 
 def intakes_of(patient_ids: Iterable[int]) -> dict[int, PatientIntakes]:

@@ -1,11 +1,12 @@
-"""What needs the desk: emergency call-backs not yet answered, undecided reviews, failed messages.
+"""What needs the desk: emergency call-backs not yet answered, undecided reviews, first visits
+close at hand with no questionnaire, failed messages.
 
 One rule per item, used both for the list and for the count in the menu.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -14,13 +15,21 @@ from sqlalchemy.orm import selectinload
 from booking.audit.service import record_audit
 from booking.extensions import db
 from booking.frontdesk.outcome import DeskActionRefused
-from booking.intake.models import CallBack, CallBackAttempt
+from booking.intake.models import CallBack, CallBackAttempt, Intake
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.notify.outbox import NO_LONGER_APPLIES
-from booking.scheduling.models import Appointment, AppointmentStatus
+from booking.scheduling.models import (
+    BOOKED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Service,
+    VisitKind,
+)
 
 FAILED_MESSAGES_SHOWN = 50
 FAILED_MESSAGES_FOR = timedelta(days=14)
+# A first visit with no questionnaire needs the desk from this long before it starts.
+QUESTIONNAIRE_DUE = timedelta(hours=72)
 
 
 @dataclass
@@ -28,10 +37,14 @@ class Attention:
     call_backs: list[CallBack]
     awaiting_review: list[Appointment]
     failed_messages: list[OutboxMessage]
+    unscreened: list[Appointment] = field(default_factory=list)
 
     @property
     def count(self) -> int:
-        return len(self.call_backs) + len(self.awaiting_review) + len(self.failed_messages)
+        return (
+            len(self.call_backs) + len(self.awaiting_review) + len(self.failed_messages)
+            + len(self.unscreened)
+        )
 
 
 def needs_attention(now: datetime) -> Attention:
@@ -59,7 +72,12 @@ def needs_attention(now: datetime) -> Attention:
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
         .limit(FAILED_MESSAGES_SHOWN)
     )
-    return Attention(list(call_backs), list(awaiting), list(failed))
+    unscreened = db.session.scalars(
+        _unscreened_first_visits(now)
+        .options(selectinload(Appointment.patient), selectinload(Appointment.practitioner))
+        .order_by(Appointment.starts_at)
+    )
+    return Attention(list(call_backs), list(awaiting), list(failed), list(unscreened))
 
 
 def attention_count(now: datetime) -> int:
@@ -67,9 +85,26 @@ def attention_count(now: datetime) -> int:
     queries = (
         _open_call_backs().with_only_columns(func.count(CallBack.id)),
         _undecided_reviews(now).with_only_columns(func.count(Appointment.id)),
+        _unscreened_first_visits(now).with_only_columns(func.count(Appointment.id)),
         _failed_messages(now).with_only_columns(func.count(OutboxMessage.id)),
     )
     return sum(db.session.scalar(query) or 0 for query in queries)
+
+
+def _unscreened_first_visits(now: datetime):
+    """Booked first visits starting within 72 hours that still have no questionnaire."""
+    screened = select(Intake.id).where(Intake.appointment_id == Appointment.id)
+    return (
+        select(Appointment)
+        .join(Service, Service.id == Appointment.service_id)
+        .where(
+            Service.kind == VisitKind.FIRST_VISIT,
+            Appointment.status.in_(BOOKED_STATUSES),
+            Appointment.starts_at <= now + QUESTIONNAIRE_DUE,
+            Appointment.ends_at > now,
+            ~screened.exists(),
+        )
+    )
 
 
 def _open_call_backs():

@@ -29,6 +29,7 @@ from booking.scheduling.models import (
     ClinicClosure,
     Practitioner,
     TimeOff,
+    VisitKind,
     WorkingHours,
 )
 from booking.scheduling.service import local_day_bounds
@@ -74,6 +75,7 @@ class Block:
     status: str = ""
     status_label: str = ""
     tier: Tier | None = None
+    unscreened: bool = False  # a first visit with no questionnaire yet
     tier_label: str | None = None
     appointment_id: int | None = None
     time_off_id: int | None = None
@@ -354,6 +356,7 @@ def _block(kind, start, end, item, day, zone, first, last, tiers) -> Block:
         status_label=appointment.status.label,
         tier=tier,
         tier_label=tier.label if tier else None,
+        unscreened=tier is None and not held and appointment.service.kind == VisitKind.FIRST_VISIT,
         appointment_id=appointment.id,
         movable=appointment.status in MOVABLE_STATUSES,
     )

@@ -240,8 +240,11 @@ def test_my_day_lists_own_visits_with_badges_kind_and_number(app, maya, world):
     david = text[text.index("David Nguyen"):]
     assert "First visit · visit 1" in david
     assert "Awaiting review" in david and "Medical review" in david
-    everyone = page_text(maya.get(f"/staff/clinician/day?date={day.isoformat()}&practitioner=all"))
-    assert "Eva Kowalski" in everyone
+    everyone = maya.get(f"/staff/clinician/day?date={day.isoformat()}&practitioner=all")
+    assert "Eva Kowalski" in page_text(everyone)
+    # Eva's first visit has no questionnaire yet: said in red, not as a grey "no intake".
+    eva = everyone.get_data(as_text=True).split("Eva Kowalski")[1]
+    assert '<li class="badge badge-missing">No questionnaire</li>' in eva
 
 
 def test_admin_sees_all_practitioners_and_can_filter(app, signed_in, world):

@@ -209,3 +209,34 @@ def test_the_call_back_links_the_desk_to_the_patient_and_a_practitioner_to_the_i
     item = call_back_item(page, call_back)
     assert f'href="/staff/clinician/intakes/{intake_id}"' in item
     assert "Read the intake" in item
+
+
+def test_first_visits_without_a_questionnaire_need_the_desk_from_72_hours_before(
+    app, desk, clinic
+):
+    from booking.intake.models import Intake
+
+    def setup():
+        soon = visit(clinic, local(TODAY + timedelta(days=2), 10), service=clinic.first_visit)
+        visit(clinic, local(TODAY + timedelta(days=4), 10), service=clinic.first_visit)  # later
+        screened = visit(clinic, local(TODAY + timedelta(days=1), 10),
+                         service=clinic.first_visit, patient=clinic.ben)
+        db.session.add(Intake(
+            patient_id=clinic.ben, appointment_id=screened, kind="first_visit",
+            questionnaire_version="v1", answers={}, ruleset_version="r1", tier="clear",
+            screening={"flags": []},
+        ))
+        visit(clinic, local(TODAY + timedelta(days=1), 14))  # a follow-up: not this list
+        return soon
+
+    soon = add(app, setup)
+    page = desk.get("/staff/desk/attention").get_data(as_text=True)
+    assert "First visits with no questionnaire (1)" in page
+    section = page.split('id="unscreened-heading"')[1].split("</section>")[0]
+    assert f"/staff/desk/appointments/{soon}" in section
+    assert "Ben Walker" not in section
+    day = desk.get("/staff/desk/day?date=2026-11-25").get_data(as_text=True)
+    assert '<span class="desk-count">1</span>' in day
+    assert 'desk-tier-missing">No questionnaire</span>' in day
+    card = desk.get(f"/staff/desk/appointments/{soon}").get_data(as_text=True)
+    assert 'desk-tier-missing">No questionnaire</span>' in card
