@@ -20,7 +20,7 @@ from booking.clinical.models import NeedlingClearance, ReviewDecision, VisitOutc
 from booking.clinical.summary import Badges, IntakeSummary, badges_for, summarise
 from booking.extensions import db
 from booking.intake.models import CallBack, CallBackAttempt, Intake
-from booking.intake.screening import Tier
+from booking.intake.screening import Screening, Tier
 from booking.patients.models import Patient
 from booking.scheduling.models import (
     HOLD_STATUSES,
@@ -31,6 +31,8 @@ from booking.scheduling.models import (
     VisitKind,
 )
 from booking.scheduling.service import local_day_bounds
+
+RECENT_EMERGENCY = "recent_emergency"  # the rule id: held for an earlier emergency
 
 # What a practitioner's day shows: everything booked, not holds in progress or cancellations.
 LISTED_STATUSES = (
@@ -336,6 +338,8 @@ class IntakeChart:
     later: tuple[Intake, ...]
     reviews: tuple[ReviewedVisit, ...]
     call_backs: tuple[CallBack, ...]
+    # Held for a recent emergency: that screening, shown beside this one.
+    earlier_emergency: IntakeSummary | None = None
 
 
 def intake_chart(intake: Intake) -> IntakeChart:
@@ -345,6 +349,11 @@ def intake_chart(intake: Intake) -> IntakeChart:
     key = (intake.submitted_at, intake.id)
     appointment, no_visit = visit_of(intake)
     record_view("intake_viewed", "intake", intake.id, patient_id=intake.patient_id)
+    earlier_emergency = _emergency_behind(intake, others)
+    if earlier_emergency is not None:
+        record_view(
+            "intake_viewed", "intake", earlier_emergency.id, patient_id=intake.patient_id
+        )
     return IntakeChart(
         summary=summarise(intake, record.clearances),
         patient=intake.patient,
@@ -354,7 +363,24 @@ def intake_chart(intake: Intake) -> IntakeChart:
         later=tuple(i for i in others if (i.submitted_at, i.id) > key),
         reviews=reviewed_visits(intake, record),
         call_backs=call_backs_of_intake(intake),
+        earlier_emergency=(
+            summarise(earlier_emergency, record.clearances) if earlier_emergency else None
+        ),
     )
+
+
+def _emergency_behind(intake: Intake, others: list[Intake]) -> Intake | None:
+    """The latest emergency screening before an intake held for a recent emergency."""
+    # `others` comes in the order answered (intakes_of sorts by time).
+    flags = Screening.from_dict(intake.screening).flags
+    if not any(flag.rule_id == RECENT_EMERGENCY for flag in flags):
+        return None
+    before = [
+        i for i in others
+        if i.tier == Tier.EMERGENCY.value
+        and (i.submitted_at, i.id) < (intake.submitted_at, intake.id)
+    ]
+    return before[-1] if before else None
 
 
 def visit_of(intake: Intake) -> tuple[Appointment | None, str | None]:

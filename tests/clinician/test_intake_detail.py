@@ -331,3 +331,36 @@ def test_clearance_is_refused_where_screening_allowed_needling(app, maya, world)
 def test_an_unreadable_or_far_date_shows_today(maya, value):
     assert maya.get(f"/staff/clinician/day?date={value}").status_code == 200
     assert maya.get(f"/staff/clinician/week?date={value}").status_code == 200
+
+
+def test_an_intake_held_for_a_recent_emergency_shows_that_emergency_beside_it(app, maya):
+    from booking.intake.models import Intake
+    from booking.intake.screening import screen
+
+    with app.app_context():
+        patient = make_patient(first_name="Iris", last_name="Stone")
+        before = add_intake(patient, submitted_at=now_utc() - timedelta(days=3),
+                            bowel_control="yes", bowel_control_onset="new")
+        answers = {"date_of_birth": "1980-05-01"}
+        screening = screen(answers, now_utc().date(), recent_emergency=True)
+        later = Intake(
+            patient_id=patient.id, kind="first_visit", questionnaire_version="v",
+            answers=answers, ruleset_version=screening.ruleset_version,
+            tier=screening.tier.value, screening=screening.to_dict(),
+            no_needling=screening.no_needling,
+        )
+        db.session.add(later)
+        db.session.commit()
+        before_id, later_id = before.id, later.id
+    html = maya.get(f"/staff/clinician/intakes/{later_id}").get_data(as_text=True)
+    assert "The emergency screening before it" in html
+    beside = html.split('id="earlier-emergency-heading"')[1]
+    assert f"/staff/clinician/intakes/{before_id}" in beside
+    assert question_by_id("bowel_control").text in beside
+    with app.app_context():  # both screenings were seen, and both views are in the audit log
+        viewed = db.session.scalars(
+            select(AuditEvent.subject_id).where(AuditEvent.action == "intake_viewed")
+        ).all()
+        assert sorted(viewed) == sorted([before_id, later_id])
+    plain = maya.get(f"/staff/clinician/intakes/{before_id}").get_data(as_text=True)
+    assert "The emergency screening before it" not in plain
