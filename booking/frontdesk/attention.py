@@ -1,11 +1,14 @@
-"""What needs the desk: emergency call-backs not yet made, undecided reviews, failed messages.
+"""What needs the desk: urgent reviews (the clinic calls today), emergency call-backs not yet
+made, undecided reviews, failed messages.
 
-One rule per item, used both for the list and for the count in the menu.
+One rule per item, used both for the list and for the count in the menu. An urgent review is an
+undecided review whose screening asks for it today (`booking.intake.urgency`): the desk sees it
+at once, at the top, whatever the visit's date; it learns "urgent", never why.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -15,6 +18,7 @@ from booking.audit.service import record_audit
 from booking.extensions import db
 from booking.frontdesk.outcome import DeskActionRefused
 from booking.intake.models import CallBack
+from booking.intake.urgency import urgent_appointment_ids
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.notify.outbox import NO_LONGER_APPLIES
 from booking.scheduling.models import Appointment, AppointmentStatus
@@ -26,16 +30,23 @@ FAILED_MESSAGES_FOR = timedelta(days=14)
 @dataclass
 class Attention:
     call_backs: list[CallBack]
-    awaiting_review: list[Appointment]
+    awaiting_review: list[Appointment]  # the undecided reviews that are not urgent
     failed_messages: list[OutboxMessage]
+    urgent_reviews: list[Appointment] = field(default_factory=list)
 
     @property
     def count(self) -> int:
-        return len(self.call_backs) + len(self.awaiting_review) + len(self.failed_messages)
+        return (
+            len(self.urgent_reviews)
+            + len(self.call_backs)
+            + len(self.awaiting_review)
+            + len(self.failed_messages)
+        )
 
 
 def needs_attention(now: datetime) -> Attention:
-    """Emergency call-backs not yet made, bookings awaiting review, recent emails that failed."""
+    """Urgent reviews, emergency call-backs not yet made, the other bookings awaiting review,
+    recent emails that failed."""
     call_backs = db.session.scalars(
         _open_call_backs().options(selectinload(CallBack.patient))
         .order_by(CallBack.raised_at, CallBack.id)
@@ -54,7 +65,14 @@ def needs_attention(now: datetime) -> Attention:
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
         .limit(FAILED_MESSAGES_SHOWN)
     )
-    return Attention(list(call_backs), list(awaiting), list(failed))
+    awaiting = list(awaiting)
+    urgent = urgent_appointment_ids(a.id for a in awaiting)
+    return Attention(
+        call_backs=list(call_backs),
+        awaiting_review=[a for a in awaiting if a.id not in urgent],
+        failed_messages=list(failed),
+        urgent_reviews=[a for a in awaiting if a.id in urgent],
+    )
 
 
 def attention_count(now: datetime) -> int:
