@@ -101,6 +101,20 @@ def record_outcome(
     return outcome
 
 
+def needles_used(appointment_id: int) -> bool:
+    """Were needles used at this visit, as far as its recorded outcome says?
+
+    No field of VisitOutcome says "needles were used" in so many words. The nearest is the
+    muscles treated (the clinic treats muscles mainly with dry needling), so a visit with any
+    muscle treated counts as needled: this errs towards giving the needling safety advice. No
+    outcome recorded (yet): False.
+    """
+    muscles = db.session.scalar(
+        select(VisitOutcome.muscles_treated).where(VisitOutcome.appointment_id == appointment_id)
+    )
+    return bool(muscles)
+
+
 def _outcome_of(appointment: Appointment) -> VisitOutcome | None:
     return db.session.scalar(
         select(VisitOutcome).where(VisitOutcome.appointment_id == appointment.id)

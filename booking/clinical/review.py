@@ -26,6 +26,7 @@ from booking.clinical.visits import (
 from booking.extensions import db
 from booking.intake.models import Intake
 from booking.intake.screening import Level, Screening
+from booking.intake.urgency import urgent_appointment_ids
 from booking.scheduling.changes import cancel_appointment
 from booking.scheduling.models import Appointment, AppointmentStatus
 from booking.scheduling.signals import review_decided
@@ -63,6 +64,7 @@ class HeldBooking:
     reasons: tuple[str, ...]  # the review-level flags that held it, in the screening's words
     calls: tuple[ReviewDecision, ...]  # "called the patient" notes so far, oldest first
     due: bool  # undecided with less than REVIEW_DEADLINE to go
+    urgent: bool = False  # screening asks for the review today, whatever the visit's date
 
     @property
     def appointment(self) -> Appointment:
@@ -70,21 +72,25 @@ class HeldBooking:
 
 
 def review_queue(practitioner_ids: list[int] | None, now: datetime) -> list[HeldBooking]:
-    """Bookings awaiting review, soonest first, with why each is held; audited."""
+    """Bookings awaiting review with why each is held: urgent reviews first (call today,
+    whatever the visit's date), then soonest first; audited."""
     appointments = load_appointments(
         (Appointment.status == AppointmentStatus.AWAITING_REVIEW,), practitioner_ids
     )
     intakes = intakes_of(a.patient_id for a in appointments if a.patient_id is not None)
     calls = _calls_on(appointments)
+    urgent = urgent_appointment_ids(a.id for a in appointments)
     held = [
         HeldBooking(
             row=row,
             reasons=_review_reasons(intakes, row.appointment),
             calls=tuple(calls[row.appointment.id]),
             due=row.appointment.starts_at - REVIEW_DEADLINE <= now,
+            urgent=row.appointment.id in urgent,
         )
         for row in visit_rows(appointments)
     ]
+    held.sort(key=lambda booking: not booking.urgent)  # stable: each group stays soonest first
     if held:
         record_view(
             "review_queue_viewed", "appointment", None,

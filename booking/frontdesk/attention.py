@@ -1,7 +1,9 @@
-"""What needs the desk: emergency call-backs not yet answered, undecided reviews, first visits
-close at hand with no questionnaire, failed messages.
+"""What needs the desk: urgent reviews (the clinic calls today), emergency call-backs not yet
+answered, undecided reviews, first visits close at hand with no questionnaire, failed messages.
 
-One rule per item, used both for the list and for the count in the menu.
+One rule per item, used both for the list and for the count in the menu. An urgent review is an
+undecided review whose screening asks for it today (`booking.intake.urgency`): the desk sees it
+at once, at the top, whatever the visit's date; it learns "urgent", never why.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from booking.audit.service import record_audit
 from booking.extensions import db
 from booking.frontdesk.outcome import DeskActionRefused
 from booking.intake.models import CallBack, CallBackAttempt, Intake
+from booking.intake.urgency import urgent_appointment_ids
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.notify.outbox import NO_LONGER_APPLIES
 from booking.scheduling.models import (
@@ -35,21 +38,25 @@ QUESTIONNAIRE_DUE = timedelta(hours=72)
 @dataclass
 class Attention:
     call_backs: list[CallBack]
-    awaiting_review: list[Appointment]
+    awaiting_review: list[Appointment]  # the undecided reviews that are not urgent
     failed_messages: list[OutboxMessage]
     unscreened: list[Appointment] = field(default_factory=list)
+    urgent_reviews: list[Appointment] = field(default_factory=list)
 
     @property
     def count(self) -> int:
         return (
-            len(self.call_backs) + len(self.awaiting_review) + len(self.failed_messages)
+            len(self.urgent_reviews)
+            + len(self.call_backs)
+            + len(self.awaiting_review)
+            + len(self.failed_messages)
             + len(self.unscreened)
         )
 
 
 def needs_attention(now: datetime) -> Attention:
-    """Emergency call-backs not yet answered (with the tries so far), bookings awaiting review,
-    recent emails that failed."""
+    """Urgent reviews, emergency call-backs not yet answered (with the tries so far), the other
+    bookings awaiting review, first visits with no questionnaire, recent emails that failed."""
     call_backs = db.session.scalars(
         _open_call_backs()
         .options(
@@ -77,7 +84,15 @@ def needs_attention(now: datetime) -> Attention:
         .options(selectinload(Appointment.patient), selectinload(Appointment.practitioner))
         .order_by(Appointment.starts_at)
     )
-    return Attention(list(call_backs), list(awaiting), list(failed), list(unscreened))
+    awaiting = list(awaiting)
+    urgent = urgent_appointment_ids(a.id for a in awaiting)
+    return Attention(
+        call_backs=list(call_backs),
+        awaiting_review=[a for a in awaiting if a.id not in urgent],
+        failed_messages=list(failed),
+        unscreened=list(unscreened),
+        urgent_reviews=[a for a in awaiting if a.id in urgent],
+    )
 
 
 def attention_count(now: datetime) -> int:

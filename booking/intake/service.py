@@ -25,7 +25,7 @@ from booking.intake.questionnaire import (
     question_by_id,
 )
 from booking.intake.screening import Level, Screening, Tier, emergency_screen, screen
-from booking.intake.signals import call_back_raised
+from booking.intake.signals import call_back_raised, intake_recorded
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, AppointmentStatus, VisitKind
 
@@ -189,7 +189,11 @@ def had_recent_emergency(respondent: Respondent, now: datetime) -> bool:
 def record_intake(
     submission: IntakeSubmission, patient: Patient, appointment: Appointment | None
 ) -> Intake:
-    """Store the answers and their screening; an emergency also raises a call-back for staff."""
+    """Store the answers and their screening; an emergency also raises a call-back for staff.
+
+    Sends `intake_recorded`, so the emails already queued for the appointment can follow what
+    the screening says (e.g. an urgent review), in this same transaction.
+    """
     screening = submission.screening
     consent = submission.consent
     intake = Intake(
@@ -213,6 +217,7 @@ def record_intake(
         db.session.add(call_back)
         db.session.flush()
         call_back_raised.send(call_back)
+    intake_recorded.send(intake)
     return intake
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from booking.audit.service import record_audit
 from booking.clinical.models import FeedToken
 from booking.extensions import db
-from booking.notify.ics import CalendarEvent, feed_calendar
+from booking.notify.ics import CalendarEvent, EventStatus, feed_calendar
 from booking.scheduling.models import Appointment, AppointmentStatus, Practitioner
 
 TOKEN_BYTES = 32  # 43 URL-safe characters: not guessable, so the address is the credential
@@ -103,6 +103,11 @@ def feed_events(
             summary=_summary(appointment),
             location="",
             stamp=appointment.updated_at,
+            status=(
+                EventStatus.TENTATIVE
+                if appointment.status == AppointmentStatus.AWAITING_REVIEW
+                else EventStatus.CONFIRMED
+            ),
         )
         for appointment in appointments
     ]

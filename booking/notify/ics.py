@@ -22,9 +22,21 @@ class Method(StrEnum):
     PUBLISH = "PUBLISH"
 
 
+class EventStatus(StrEnum):
+    """The STATUS of a VEVENT (RFC 5545): a visit held for review is only TENTATIVE."""
+
+    CONFIRMED = "CONFIRMED"
+    TENTATIVE = "TENTATIVE"
+    CANCELLED = "CANCELLED"
+
+
 @dataclass(frozen=True)
 class CalendarEvent:
-    """One appointment as it appears in a calendar; times are aware UTC."""
+    """One appointment as it appears in a calendar; times are aware UTC.
+
+    `status` is the visit's own: CONFIRMED, or TENTATIVE while it awaits a clinician's review.
+    A METHOD:CANCEL calendar always says CANCELLED, whatever the status given.
+    """
 
     uid: str
     sequence: int
@@ -39,6 +51,7 @@ class CalendarEvent:
     attendee_email: str | None = None
     url: str | None = None
     stamp: datetime | None = None
+    status: EventStatus = EventStatus.CONFIRMED
 
 
 def appointment_uid(appointment_id: int, domain: str) -> str:
@@ -92,7 +105,7 @@ def _vevent(event: CalendarEvent, *, cancelled: bool) -> Event:
         location=event.location,
         description=event.description or None,
         url=event.url,
-        status="CANCELLED" if cancelled else "CONFIRMED",
+        status=EventStatus.CANCELLED.value if cancelled else EventStatus(event.status).value,
         organizer=_organizer(event),
         attendees=_attendees(event),
     )

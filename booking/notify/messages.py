@@ -1,7 +1,10 @@
 """The emails: each builder returns a subject, a plain-text and an HTML body, and maybe an .ics.
 
 Emails carry the minimum: the clinic, the date, time and place, and links. Builders take an
-appointment (never an intake), so no symptom, answer, score or diagnosis can reach an email.
+appointment (never an intake), so no symptom, answer, score or diagnosis can reach an email; what
+else they are told is a yes or no decided elsewhere (an urgent review: "we will call today";
+needles used at the visit: the after-care lines about needling), never the reason behind it.
+Every confirmation and reminder carries the home page's emergency notice (emails/_emergency.*).
 Bodies are rendered from templates/emails/ (a shared layout for each of text and HTML). Every
 email the product sends is written here; the domain asks for one through a signal or a
 function of `notify.receivers`.
@@ -21,10 +24,23 @@ from sqlalchemy import select
 from booking import formatting
 from booking.clinic.service import get_clinic
 from booking.extensions import db
-from booking.notify.ics import CalendarEvent, Method, appointment_uid, event_calendar
+from booking.notify.ics import (
+    CalendarEvent,
+    EventStatus,
+    Method,
+    appointment_uid,
+    event_calendar,
+)
 from booking.notify.links import calendar_domain, calendar_url, external_url, manage_url
 from booking.scheduling.availability import Slot
-from booking.scheduling.models import Appointment, Practitioner, Service, VisitKind, WaitlistEntry
+from booking.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Practitioner,
+    Service,
+    VisitKind,
+    WaitlistEntry,
+)
 
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -52,23 +68,28 @@ def booking_confirmed(appointment: Appointment) -> Email:
     )
 
 
-def awaiting_review(appointment: Appointment) -> Email:
-    """The time is held while a clinician reviews the booking; no calendar entry yet."""
+def awaiting_review(appointment: Appointment, urgent: bool = False) -> Email:
+    """The time is held while a clinician reviews the booking; no calendar entry attached (the
+    visit page offers a tentative one). Urgent: the clinic calls today, and if nobody has by
+    the evening the patient sees an urgent-care doctor today.
+    """
     return _render(
         "awaiting_review",
         f"We are holding your visit: {_when(appointment.starts_at)}",
-        _visit(appointment),
+        {**_visit(appointment), "urgent": urgent},
     )
 
 
 def review_outcome(appointment: Appointment, approved: bool) -> Email:
-    """A held booking was confirmed (with the calendar entry) or could not be."""
+    """A held booking was confirmed (with the calendar entry) or could not be (cancelling the
+    tentative entry the patient may have added from the visit page or a move).
+    """
     if approved:
         subject = f"Your visit is confirmed: {_when(appointment.starts_at)}"
         ics = visit_calendar(appointment, Method.REQUEST)
     else:
         subject = f"We could not confirm your visit on {_day(appointment.starts_at)}"
-        ics = None
+        ics = visit_calendar(appointment, Method.CANCEL)
     return _render(
         "review_outcome",
         subject,
@@ -78,18 +99,27 @@ def review_outcome(appointment: Appointment, approved: bool) -> Email:
 
 
 def rescheduled(appointment: Appointment, previous_start: datetime, calendar: bool) -> Email:
-    """The visit moved; the .ics updates the same calendar entry when the patient has one."""
+    """The visit moved; the .ics updates the same calendar entry (TENTATIVE while held)."""
     ics = visit_calendar(appointment, Method.REQUEST) if calendar else None
     return _render(
         "rescheduled",
         f"Your visit has moved to {_when(appointment.starts_at)}",
-        {**_visit(appointment), "previous_start": previous_start, "has_ics": calendar},
+        {
+            **_visit(appointment),
+            "previous_start": previous_start,
+            "has_ics": calendar,
+            "held": _held(appointment),
+        },
         ics=ics,
     )
 
 
-def cancelled(appointment: Appointment, by: str, calendar: bool) -> Email:
-    """The visit is cancelled; the .ics removes the calendar entry when the patient has one."""
+def cancelled(
+    appointment: Appointment, by: str, calendar: bool, was_held: bool = False
+) -> Email:
+    """The visit is cancelled; the .ics removes the calendar entry when the patient may have one
+    (`was_held`: a tentative one, added from the visit page or a move, perhaps not at all).
+    """
     ics = visit_calendar(appointment, Method.CANCEL) if calendar else None
     return _render(
         "cancelled",
@@ -98,6 +128,7 @@ def cancelled(appointment: Appointment, by: str, calendar: bool) -> Email:
             **_visit(appointment, links=False),
             "by": by,
             "has_ics": calendar,
+            "was_held": was_held,
             "manage_url": manage_url(appointment),
             "book_url": external_url("booking.choose_service"),
         },
@@ -114,12 +145,18 @@ def reminder(appointment: Appointment) -> Email:
     )
 
 
-def after_care(appointment: Appointment) -> Email:
-    """After a first visit: soreness is common, hydration, comfortable movement, booking again."""
+def after_care(appointment: Appointment, needling: bool = False) -> Email:
+    """After a first visit: soreness is common, hydration, comfortable movement, booking again;
+    with `needling` (needles were used at this visit), when to call 911 or see a doctor today.
+    """
     return _render(
         "after_care",
         f"After your first visit at {get_clinic().name}",
-        {**_visit(appointment, links=False), "book_url": _next_visit_url(appointment)},
+        {
+            **_visit(appointment, links=False),
+            "book_url": _next_visit_url(appointment),
+            "needling": needling,
+        },
     )
 
 
@@ -159,15 +196,23 @@ def waitlist_offer(entry: WaitlistEntry, slot: Slot) -> Email:
 # --- to staff -------------------------------------------------------------------------------
 
 
-def staff_review_alert(appointment: Appointment) -> Email:
-    """A booking waits for clinical review; names no patient and no answer."""
+def staff_review_alert(appointment: Appointment, urgent: bool = False) -> Email:
+    """A booking waits for clinical review; names no patient and no answer. Urgent: "Urgent
+    review" in the subject and the body (the why stays in the staff pages)."""
+    when = _when(appointment.starts_at)
+    subject = (
+        f"Urgent review, call the patient today: booking on {when}"
+        if urgent
+        else f"Booking awaiting review: {when}"
+    )
     return _render(
         "staff_review_alert",
-        f"Booking awaiting review: {_when(appointment.starts_at)}",
+        subject,
         {
             **_visit(appointment, links=False),
             "practitioner": appointment.practitioner.name,
             "staff_url": external_url("staff.home"),
+            "urgent": urgent,
         },
     )
 
@@ -185,7 +230,8 @@ def staff_call_back_alert(raised_at: datetime) -> Email:
 
 
 def visit_calendar(appointment: Appointment, method: Method) -> bytes:
-    """The visit as an .ics: one stable UID per appointment, SEQUENCE = appointment.sequence."""
+    """The visit as an .ics: one stable UID per appointment, SEQUENCE = appointment.sequence;
+    STATUS:TENTATIVE while it awaits review, CONFIRMED once booked (CANCELLED for a CANCEL)."""
     clinic = get_clinic()
     patient = appointment.patient
     link = manage_url(appointment)
@@ -202,8 +248,14 @@ def visit_calendar(appointment: Appointment, method: Method) -> bytes:
         organizer_name=clinic.name,
         attendee_email=patient.email if patient else None,
         url=link,
+        status=EventStatus.TENTATIVE if _held(appointment) else EventStatus.CONFIRMED,
     )
     return event_calendar(event, method)
+
+
+def _held(appointment: Appointment) -> bool:
+    """Held for a clinician's review: not confirmed yet."""
+    return appointment.status == AppointmentStatus.AWAITING_REVIEW
 
 
 def _sender_address() -> str:

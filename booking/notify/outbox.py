@@ -5,6 +5,12 @@ no database lock is held during SMTP I/O and several workers can run side by sid
 PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED``; on SQLite every write transaction is
 ``BEGIN IMMEDIATE`` (booking/db.py), so one worker claims at a time. A worker that dies
 mid-send leaves the row pending; it is retried when the lease runs out.
+
+Right before sending, the worker runs the kind's still-applies check (a message that no longer
+applies is not sent) and then the kind's refresh hook, which may rewrite the subject and bodies
+from what is known now (after-care: whether needles were used at the visit). Both run in the
+transaction that holds the claimed row, so a refreshed body is committed with the row and a
+retry refreshes it again; the row itself, its key and its single sending are unchanged.
 """
 
 from __future__ import annotations
@@ -43,7 +49,9 @@ WORKER_BATCH = 50
 _SLEEP_STEP = 0.2
 
 StillApplies = Callable[[OutboxMessage], bool]
+Refresh = Callable[[OutboxMessage], None]
 _still_applies: dict[str, StillApplies] = {}
+_refresh: dict[str, Refresh] = {}
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,14 @@ def register_still_applies(kind: str, check: StillApplies) -> None:
     _still_applies[kind] = check
 
 
+def register_refresh(kind: str, refresh: Refresh) -> None:
+    """Register the hook the worker runs right before sending a message of this kind, after
+    its still-applies check: it may rewrite the row's subject, bodies and .ics from what is
+    known at sending time. A hook that raises counts as a failed attempt (retried later).
+    """
+    _refresh[kind] = refresh
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Return the wait after the given number of failed attempts: 1, 2, 4 ... 60 minutes."""
     if attempts < 1:
@@ -181,7 +197,7 @@ def _deliver(claim: _Claim, now: datetime) -> _Outcome:
     """Check, send and record one claimed message; SMTP runs outside any transaction."""
     try:
         email = _prepare(claim)
-    except Exception as error:  # a broken still-applies check must not stop the other messages
+    except Exception as error:  # a broken check or refresh must not stop the other messages
         return _record_failure(claim, now, error)
     if isinstance(email, _Outcome):
         return email
@@ -205,6 +221,9 @@ def _prepare(claim: _Claim) -> Message | _Outcome:
             row.last_error = NO_LONGER_APPLIES
             _log(claim, "dead: no longer applies")
             return _Outcome.SKIPPED
+        refresh = _refresh.get(row.kind)
+        if refresh is not None:
+            refresh(row)
         return build_email(row)
 
 

@@ -9,8 +9,20 @@ When messages go:
 - reminder: 10:00 clinic time on the day before the visit; not queued when that moment has
   already passed (a booking made after it: the confirmation has just gone out). Sent only if the
   visit is still confirmed, unchanged (same sequence) and not begun.
-- after-care (first visits only): two hours after the visit ends. Sent only if the visit was not
-  cancelled, moved, missed or left unreviewed, and within three days of it.
+- after-care (first visits only): two hours after the visit ends. Sent only if the visit was
+  checked in or completed (not left confirmed, missed, cancelled, moved or unreviewed), and
+  within three days of it. Whether needles were used is known only once the practitioner
+  records the visit's outcome, long after the booking queued the note: see `refresh_after_care`.
+
+Calendar files: a held visit (awaiting review) is TENTATIVE in every .ics, confirmed ones
+CONFIRMED. A held visit's move carries the tentative update and its cancellation (or decline)
+a CANCEL, since the patient may have added it from the visit page; a client ignores a CANCEL of
+an entry it never had.
+
+Urgent reviews (`booking.intake.urgency`): the "awaiting review" email tells the patient the
+clinic calls today, the staff alert says "Urgent review". The online booking confirms the hold
+before it stores the intake, so these emails are queued first and rewritten when the intake is
+stored, in the same transaction and before anything is sent (`on_intake_recorded`).
 """
 
 from __future__ import annotations
@@ -22,14 +34,16 @@ from sqlalchemy import select
 
 from booking.accounts.models import User
 from booking.clinic.service import get_clinic
+from booking.clinical.outcomes import needles_used
 from booking.db import now_utc
 from booking.extensions import db
-from booking.intake.models import CallBack
-from booking.intake.signals import call_back_raised
+from booking.intake.models import CallBack, Intake
+from booking.intake.signals import call_back_raised, intake_recorded
+from booking.intake.urgency import urgent_appointment_ids
 from booking.notify import messages
 from booking.notify.messages import Email
 from booking.notify.models import OutboxMessage, OutboxStatus
-from booking.notify.outbox import enqueue, register_still_applies
+from booking.notify.outbox import enqueue, register_refresh, register_still_applies
 from booking.patients.models import Patient
 from booking.scheduling.availability import Slot
 from booking.scheduling.models import (
@@ -62,7 +76,12 @@ WAITLIST_OFFER = "waitlist_offer"
 REMINDER_AT = time(10, 0)  # clinic time, the day before the visit
 AFTER_CARE_DELAY = timedelta(hours=2)
 AFTER_CARE_LATEST = timedelta(days=3)  # the soreness it speaks of lasts 24-72 hours
-AFTER_CARE_STATUSES = IN_PATIENT_CALENDAR_STATUSES  # the visit took place
+# The visit took place: the desk checked the patient in or completed it. A visit still only
+# "confirmed" after its end may not have happened (nobody marked it), so it gets no after-care.
+AFTER_CARE_STATUSES = (AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED)
+# The patient may have the visit in their calendar: emailed once confirmed, or (tentative, while
+# held for review) downloaded from the visit page or sent with a move.
+MAY_BE_IN_CALENDAR = (*IN_PATIENT_CALENDAR_STATUSES, AppointmentStatus.AWAITING_REVIEW)
 
 
 def register_notifications(app: Flask) -> None:
@@ -72,9 +91,11 @@ def register_notifications(app: Flask) -> None:
     booking_cancelled.connect(on_booking_cancelled)
     review_decided.connect(on_review_decided)
     call_back_raised.connect(on_call_back_raised)
+    intake_recorded.connect(on_intake_recorded)
     waitlist_time_offered.connect(on_waitlist_time_offered)
     register_still_applies(REMINDER, reminder_still_applies)
     register_still_applies(AFTER_CARE, after_care_still_applies)
+    register_refresh(AFTER_CARE, refresh_after_care)
 
 
 # --- signal receivers -----------------------------------------------------------------------
@@ -86,8 +107,11 @@ def on_booking_made(appointment: Appointment, **_: object) -> None:
     if appointment.status == AppointmentStatus.CONFIRMED:
         _queue_to_patient(appointment, patient, CONFIRMATION, messages.booking_confirmed)
     elif appointment.status == AppointmentStatus.AWAITING_REVIEW:
-        _queue_to_patient(appointment, patient, AWAITING_REVIEW, messages.awaiting_review)
-        queue_staff_review_alert(appointment)
+        urgent = is_urgent(appointment)
+        _queue_to_patient(
+            appointment, patient, AWAITING_REVIEW, lambda a: messages.awaiting_review(a, urgent)
+        )
+        queue_staff_review_alert(appointment, urgent)
     else:
         return
     _queue_later_messages(appointment, patient)
@@ -98,7 +122,7 @@ def on_booking_moved(
 ) -> None:
     """A moved booking: the change (updating the calendar entry), a new reminder and after-care."""
     patient = _patient(appointment)
-    calendar = appointment.status in IN_PATIENT_CALENDAR_STATUSES
+    calendar = appointment.status in MAY_BE_IN_CALENDAR
     _queue_to_patient(
         appointment,
         patient,
@@ -116,12 +140,13 @@ def on_booking_cancelled(
 ) -> None:
     """A cancelled booking: the notice, removing the calendar entry when there is one."""
     # Without a previous status, send the CANCEL anyway: a client ignores one for an unknown UID.
-    calendar = previous_status is None or previous_status in IN_PATIENT_CALENDAR_STATUSES
+    calendar = previous_status is None or previous_status in MAY_BE_IN_CALENDAR
+    was_held = previous_status == AppointmentStatus.AWAITING_REVIEW
     _queue_to_patient(
         appointment,
         _patient(appointment),
         CANCELLED,
-        lambda a: messages.cancelled(a, by, calendar),
+        lambda a: messages.cancelled(a, by, calendar, was_held),
     )
 
 
@@ -161,10 +186,15 @@ def queue_review_outcome(appointment: Appointment, approved: bool) -> None:
     )
 
 
-def queue_staff_review_alert(appointment: Appointment) -> None:
-    """Alert the clinic's inbox, and the practitioner when they have an account."""
-    email = messages.staff_review_alert(appointment)
-    key = _key(appointment, "staff-review")
+def queue_staff_review_alert(
+    appointment: Appointment, urgent: bool | None = None, key_kind: str = "staff-review"
+) -> None:
+    """Alert the clinic's inbox, and the practitioner when they have an account; "Urgent
+    review" when the booking's screening asks for a review today (looked up when not given)."""
+    if urgent is None:
+        urgent = is_urgent(appointment)
+    email = messages.staff_review_alert(appointment, urgent)
+    key = _key(appointment, key_kind)
     _enqueue(f"{key}:clinic", STAFF_REVIEW_ALERT, get_clinic().email, email, appointment.id)
     practitioner_email = _practitioner_email(appointment)
     if practitioner_email and practitioner_email.lower() != get_clinic().email.lower():
@@ -175,6 +205,64 @@ def queue_staff_review_alert(appointment: Appointment) -> None:
 
 def on_call_back_raised(call_back: CallBack, **_: object) -> None:
     queue_call_back_alert(call_back)
+
+
+def on_intake_recorded(intake: Intake, **_: object) -> None:
+    """An intake was stored for a booking held for review: its emails say whether it is urgent.
+
+    The online booking queues the "awaiting review" email and the staff alerts when it confirms
+    the hold, just before it stores the intake: those rows are still pending in this transaction,
+    so they are rewritten in place (same keys, still sent once). When they went out before (an
+    intake answered later, e.g. a check-in) and the review is urgent, urgent ones are queued.
+    """
+    if intake.appointment_id is None:
+        return
+    appointment = db.session.get(Appointment, intake.appointment_id)
+    if appointment is None or appointment.status != AppointmentStatus.AWAITING_REVIEW:
+        return
+    urgent = is_urgent(appointment)
+    alert = messages.staff_review_alert(appointment, urgent)
+    rewritten = [
+        _rewrite_pending(_key(appointment, "staff-review") + ":clinic", alert),
+        _rewrite_pending(_key(appointment, "staff-review") + ":practitioner", alert),
+        _rewrite_pending(
+            _key(appointment, "awaiting-review"), messages.awaiting_review(appointment, urgent)
+        ),
+    ]
+    if urgent and not any(rewritten):
+        queue_staff_review_alert(appointment, urgent=True, key_kind="staff-review-urgent")
+        _queue_to_patient(
+            appointment,
+            _patient(appointment),
+            AWAITING_REVIEW,
+            lambda a: messages.awaiting_review(a, urgent=True),
+            key_kind="awaiting-review-urgent",
+        )
+
+
+def is_urgent(appointment: Appointment) -> bool:
+    """Does the booking's latest intake ask for a review today?"""
+    return appointment.id in urgent_appointment_ids([appointment.id])
+
+
+def _rewrite_pending(key: str, email: Email) -> bool:
+    """Give a queued, unsent message new contents; False when there is none pending."""
+    row = db.session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == key, OutboxMessage.status == OutboxStatus.PENDING
+        )
+    )
+    if row is None:
+        return False
+    _set_contents(row, email)
+    return True
+
+
+def _set_contents(row: OutboxMessage, email: Email) -> None:
+    row.subject = email.subject
+    row.text_body = email.text
+    row.html_body = email.html or None
+    row.ics = email.ics.decode("utf-8") if email.ics is not None else None
 
 
 def queue_call_back_alert(call_back: CallBack) -> None:
@@ -239,11 +327,12 @@ def _queue_to_patient(
     kind: str,
     build,
     send_after: datetime | None = None,
+    key_kind: str | None = None,
 ) -> None:
     """Queue one message to the patient, keyed by appointment, kind and sequence."""
     if patient is None or not patient.email:
         return  # a block or a phone booking without an email: nobody to write to
-    key = _key(appointment, kind.replace("_", "-"))
+    key = _key(appointment, key_kind or kind.replace("_", "-"))
     _enqueue(key, kind, patient.email, build(appointment), appointment.id, send_after)
 
 
@@ -301,7 +390,8 @@ def reminder_still_applies(message: OutboxMessage) -> bool:
 
 
 def after_care_still_applies(message: OutboxMessage) -> bool:
-    """The first visit took place at the time the note was queued for, and recently."""
+    """The first visit took place (checked in or completed) at the time the note was queued
+    for, and recently."""
     appointment = _appointment_of(message)
     return (
         appointment is not None
@@ -309,6 +399,25 @@ def after_care_still_applies(message: OutboxMessage) -> bool:
         and appointment.sequence == _sequence_of(message)
         and now_utc() < appointment.ends_at + AFTER_CARE_LATEST
     )
+
+
+def refresh_after_care(message: OutboxMessage) -> None:
+    """Write the after-care note as it stands now, with the needling advice only when needles
+    were used at the visit (its recorded outcome says so; `needles_used`).
+
+    Why rewrite at sending rather than queue it later: the note is queued with the booking, in
+    the booking's transaction, under the visit's own key, and is sent once; but whether needles
+    were used is known only when the practitioner records the visit's outcome, after the visit.
+    Queueing it when the desk checks the patient in or completes the visit would need those
+    actions to tell notify (a signal the desk's visit service does not send) and would still
+    come before the outcome. So the row stays as queued, the worker checks that the visit took
+    place (`after_care_still_applies`) and this hook, in the same transaction as that check,
+    rebuilds the body from the visit and its outcome two hours after it ended.
+    """
+    appointment = _appointment_of(message)
+    if appointment is None:
+        return  # not reached: the still-applies check refused it
+    _set_contents(message, messages.after_care(appointment, needles_used(appointment.id)))
 
 
 def _appointment_of(message: OutboxMessage) -> Appointment | None:

@@ -16,6 +16,7 @@ from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
 from booking.intake.completion import Emergency, Outcome, Taken
+from booking.intake.urgency import urgent_appointment_ids
 from booking.scheduling.availability import Slot
 from booking.scheduling.models import (
     Appointment,
@@ -187,10 +188,13 @@ def confirmed():
     appointment = db.session.get(Appointment, appointment_id) if appointment_id else None
     if appointment is None:
         return redirect(url_for(".choose_service"))
+    awaiting_review = appointment.status == AppointmentStatus.AWAITING_REVIEW
     return render_template(
         "booking/confirmed.html",
         appointment=appointment,
-        awaiting_review=appointment.status == AppointmentStatus.AWAITING_REVIEW,
+        awaiting_review=awaiting_review,
+        # An urgent review: we call today; nobody by the evening, an urgent-care doctor today.
+        urgent=awaiting_review and appointment.id in urgent_appointment_ids([appointment.id]),
     )
 
 

@@ -228,7 +228,11 @@ def test_medical_review_answers_reserve_the_time(live_server, page):
     give_consent(page, "review")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Your time is reserved")
-    expect(page.get_by_text("A clinician will contact you before your visit")).to_be_visible()
+    # An urgent review (same day): the clinic calls today; nobody by the evening, urgent care.
+    expect(page.get_by_text("A clinician will call you today")).to_be_visible()
+    expect(
+        page.get_by_text("If nobody has called you by this evening, please see an urgent-care")
+    ).to_be_visible()
     look(page, "review-reserved-phone")
     (intake,) = stored(live_server, Intake)
     assert intake.tier == "medical_review"

@@ -63,6 +63,8 @@ def test_the_feed_lists_time_service_and_initials_only(app, maya, visits):
     booked = next(e for e in events.values() if str(e["SUMMARY"]).endswith("AS"))
     assert booked.decoded("DTSTART") == visits["booked_start"]
     assert booked.decoded("DTEND") == visits["booked_start"] + timedelta(minutes=60)
+    held = next(e for e in events.values() if str(e["SUMMARY"]).endswith("BW"))
+    assert (str(booked["STATUS"]), str(held["STATUS"])) == ("CONFIRMED", "TENTATIVE")
     body = response.get_data(as_text=True)
     for private in ("Ana", "Silva", "Walker", "ana@example.com", "needle", "thinner", "cancer",
                     "precaution", "review", "DESCRIPTION", "ATTENDEE", "Gonewell", "Otherby"):

@@ -215,6 +215,65 @@ def test_queue_defaults_to_own_bookings(app, world, signed_in, held):
         "/staff/clinician/reviews"))
 
 
+# --- Urgent reviews ---------------------------------------------------------------------------
+
+
+def queue_items(client) -> dict[str, str]:
+    """Each booking in the queue, in order: the patient's name and the item's text."""
+    html = client.get("/staff/clinician/reviews").get_data(as_text=True)
+    items = re.findall(
+        r'<li class="review panel[^"]*" id="review-\d+">(.*?)</li>\s*(?=<li class="review|</ol>)',
+        html,
+        flags=re.S,
+    )
+    found = {}
+    for item in items:
+        name = re.search(r"<h2>([^<]+)</h2>", item).group(1)
+        found[name] = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item))
+    return found
+
+
+@pytest.fixture
+def urgent_later(app, world, held) -> int:
+    """Besides Hugo (in three days, not urgent): Nina, tomorrow, not urgent; Uma in ten days,
+    one leg getting weaker (worked example C): an urgent review."""
+    with app.app_context():
+        nina = make_patient(first_name="Nina", last_name="Soon")
+        soon = add_visit(world.maya, world.first_visit, now_utc() + timedelta(days=1, hours=2),
+                         nina, AppointmentStatus.AWAITING_REVIEW)
+        add_intake(nina, soon, weight_loss="yes")
+        uma = make_patient(first_name="Uma", last_name="Later")
+        later = add_visit(world.maya, world.first_visit, now_utc() + timedelta(days=10), uma,
+                          AppointmentStatus.AWAITING_REVIEW)
+        add_intake(uma, later, one_leg_weakening="yes", one_leg_weakening_onset="worse")
+        db.session.commit()
+        return later.id
+
+
+def test_urgent_reviews_come_first_whatever_their_date(maya, urgent_later):
+    items = queue_items(maya)
+
+    assert list(items) == ["Uma Later", "Nina Soon", "Hugo Lambert"]
+    assert "Urgent: call today." in items["Uma Later"]
+    assert "Urgent" not in items["Nina Soon"] + items["Hugo Lambert"]
+
+
+def test_the_latest_answers_decide_whether_a_review_is_urgent(app, maya, world, urgent_later):
+    with app.app_context():
+        visit = db.session.get(Appointment, urgent_later)
+        # Answered again the next day: the weakness has been unchanged for weeks (a note only),
+        # but a history of cancer still holds the booking for a review, not an urgent one.
+        add_intake(visit.patient, visit, submitted_at=now_utc() + timedelta(minutes=5),
+                   one_leg_weakening="yes", one_leg_weakening_onset="stable",
+                   cancer_history="yes")
+        db.session.commit()
+
+    items = queue_items(maya)
+
+    assert list(items) == ["Nina Soon", "Hugo Lambert", "Uma Later"]
+    assert not any("Urgent" in text for text in items.values())
+
+
 # --- Undecided within 24 hours ----------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
-"""The "needs attention" list: emergency call-backs (every try kept, open until answered),
-bookings awaiting review, failed emails."""
+"""The "needs attention" list: urgent reviews, emergency call-backs (every try kept, open until
+answered), bookings awaiting review, first visits with no questionnaire, failed emails."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from sqlalchemy import select
 from booking.accounts.models import User
 from booking.audit.models import AuditEvent
 from booking.extensions import db
-from booking.intake.models import CallBack, CallBackAttempt
+from booking.intake.models import CallBack, CallBackAttempt, Intake
+from booking.intake.questionnaire import question_by_id
+from booking.intake.screening import screen
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.scheduling.models import AppointmentStatus
 from tests.desk.helpers import (
@@ -240,3 +242,64 @@ def test_first_visits_without_a_questionnaire_need_the_desk_from_72_hours_before
     assert 'desk-tier-missing">No questionnaire</span>' in day
     card = desk.get(f"/staff/desk/appointments/{soon}").get_data(as_text=True)
     assert 'desk-tier-missing">No questionnaire</span>' in card
+# --- urgent reviews -------------------------------------------------------------------------
+
+EXAMPLE_C = {"one_leg_weakening": "yes", "one_leg_weakening_onset": "worse"}  # urgent review
+
+
+def held_visit(clinic, when, answers, patient=None) -> int:
+    """A visit awaiting review with the intake (screened by the real rules) that held it."""
+    patient = patient or clinic.ana
+    visit_id = visit(clinic, when, status=AppointmentStatus.AWAITING_REVIEW, patient=patient)
+    given = {**answers, "date_of_birth": "1980-01-01"}
+    screening = screen(given, NOW)
+    db.session.add(Intake(
+        patient_id=patient, appointment_id=visit_id, kind="first_visit",
+        questionnaire_version="v1", answers=given, ruleset_version=screening.ruleset_version,
+        tier=screening.tier.value, screening=screening.to_dict(),
+        no_needling=screening.no_needling,
+    ))
+    db.session.flush()
+    return visit_id
+
+
+def section(page: str, heading_id: str) -> str:
+    found = re.search(rf'<section[^>]*aria-labelledby="{heading_id}">(.*?)</section>', page, re.S)
+    assert found, heading_id
+    return found.group(1)
+
+
+def test_urgent_reviews_show_at_once_at_the_top(app, desk, clinic):
+    def setup():
+        call_back_for(clinic.ben)
+        held_visit(clinic, local(TODAY, 11), {"cancer_history": "yes"})  # Ana: today
+        # Ben: in nine days, but one leg is getting weaker: the clinic calls today.
+        held_visit(clinic, local(TODAY + timedelta(days=9), 10), EXAMPLE_C, patient=clinic.ben)
+
+    add(app, setup)
+    page = desk.get("/staff/desk/attention").get_data(as_text=True)
+
+    headings = re.findall(r"<h2[^>]*>([^<]+)</h2>", page)
+    assert headings[0] == "Urgent reviews: call today (1)"
+    urgent = section(page, "urgent-reviews-heading")
+    assert "Ben Walker" in urgent and "Ana Silva" not in urgent
+    assert "<strong>Urgent</strong>: medical review" in urgent
+    assert "Wednesday, December 2, 2026" in urgent
+    others = section(page, "review-heading")
+    assert "Other bookings awaiting review (1)" in others
+    assert "Ana Silva" in others and "Ben Walker" not in others
+    # The desk learns "urgent", never why.
+    for clinical in ("one_leg", "weaker", "cancer", question_by_id("one_leg_weakening").text):
+        assert clinical not in page
+    day = desk.get("/staff/desk/day").get_data(as_text=True)
+    assert '<span class="desk-count">3</span>' in day  # counted once each
+
+
+def test_without_urgent_reviews_the_page_starts_with_call_backs(app, desk, clinic):
+    add(app, lambda: held_visit(clinic, local(TODAY, 11), {"cancer_history": "yes"}))
+    page = desk.get("/staff/desk/attention").get_data(as_text=True)
+
+    assert "Urgent reviews" not in page
+    headings = re.findall(r"<h2[^>]*>([^<]+)</h2>", page)
+    assert headings[0].startswith("Call back now")
+    assert "Bookings awaiting review (1)" in page

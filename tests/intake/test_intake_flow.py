@@ -238,7 +238,6 @@ def test_medical_review_awaits_review_and_keeps_its_time(client, app, services):
 
     assert response.location.endswith("/book/confirmed")
     page = client.get("/book/confirmed").get_data(as_text=True)
-    assert "A clinician will contact you before your visit" in page
     assert "You're booked" not in page
     (appointment,) = appointments(app)
     assert appointment.status == AppointmentStatus.AWAITING_REVIEW
@@ -247,6 +246,54 @@ def test_medical_review_awaits_review_and_keeps_its_time(client, app, services):
     intake = only_intake(app)
     assert intake.tier == "medical_review"
     assert intake.appointment_id == appointment.id
+
+
+def page_text(response) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+
+
+URGENT_WORDS = (
+    "A clinician will call you today",
+    "If nobody has called you by this evening, please see an urgent-care doctor today.",
+)
+
+
+def test_an_urgent_review_tells_the_patient_we_call_today(client, app, services):
+    # Worked example C: age 46 here; one leg getting weaker, worse: a review, urgent.
+    book_first_visit(
+        client, app, services, one_leg_weakening="yes", one_leg_weakening_onset="worse"
+    )
+
+    page = page_text(client.get("/book/confirmed"))
+    assert "Your time is reserved" in page
+    for words in URGENT_WORDS:
+        assert words in page
+    assert "contact you before your visit" not in page
+    assert "Is one leg or foot getting weaker" not in page  # no answers echoed
+    with app.app_context():
+        emails = {row.kind: row for row in db.session.scalars(select(OutboxMessage))}
+        # Queued with the booking, worded once the intake was stored: both say so.
+        assert "Urgent review" in emails["staff_review_alert"].subject
+        assert "Urgent review" in emails["staff_review_alert"].text_body
+        assert "leg" not in emails["staff_review_alert"].text_body.lower()
+        patient_email = " ".join(emails["awaiting_review"].text_body.split())
+        assert "A clinician will call you today." in patient_email
+        assert URGENT_WORDS[1] in patient_email
+
+
+def test_a_review_that_is_not_urgent_is_for_before_the_visit(client, app, services):
+    book_first_visit(client, app, services, cancer_history="yes")
+
+    page = page_text(client.get("/book/confirmed"))
+    assert "Your time is reserved" in page
+    assert "A clinician will contact you before your visit" in page
+    assert "today" not in page
+    assert (appointments(app)[0].status) == AppointmentStatus.AWAITING_REVIEW
+    with app.app_context():
+        alert = db.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == "staff_review_alert")
+        )
+        assert alert.subject.startswith("Booking awaiting review")
 
 
 def test_emergency_stops_the_booking_right_after_the_safety_questions(client, app, services):

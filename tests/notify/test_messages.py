@@ -159,10 +159,13 @@ def test_no_reminder_is_queued_when_booked_after_its_time(clinic, time_machine):
 
 
 def test_after_care_follows_a_first_visit_only(mail_app, smtp_server, clinic, time_machine):
-    book(clinic, VISIT, NOW)
-    book(clinic, VISIT + timedelta(days=1), NOW, service_id=clinic.follow_up_id)
+    first = book(clinic, VISIT, NOW)
+    follow_up = book(clinic, VISIT + timedelta(days=1), NOW, service_id=clinic.follow_up_id)
     deliver(mail_app)
     smtp_server.clear()
+    for visit_id in (first, follow_up):  # both took place (after-care needs that)
+        appointment(visit_id).status = AppointmentStatus.COMPLETED
+    db.session.commit()
 
     time_machine.move_to(VISIT + timedelta(hours=3))
     deliver(mail_app)
@@ -265,7 +268,12 @@ def test_a_declined_review_sends_the_outcome_instead_of_a_plain_cancellation(
     assert message["Subject"] == "We could not confirm your visit on Wednesday, June 10, 2026"
     assert "see your doctor" in text_of(message)
     assert "Please call us on (555) 010-2030" in text_of(message)
-    assert not has_calendar(message)
+    # It removes the tentative entry the patient may have added from the visit page.
+    attachment, calendar = calendar_of(message)
+    assert attachment.get_param("method") == "CANCEL"
+    [event] = calendar.events
+    assert str(event["UID"]) == f"appointment-{visit_id}@{UID_DOMAIN}"
+    assert str(event["STATUS"]) == "CANCELLED"
     assert "Declined after review" not in everything_in(message)
 
 
@@ -331,6 +339,9 @@ def test_no_email_carries_intake_answers_questions_or_screening(
     db.session.commit()
     for moment in (NOW, VISIT + timedelta(days=1, hours=-5), VISIT + timedelta(days=1, hours=4)):
         time_machine.move_to(moment)
+        if moment > VISIT + timedelta(days=1):
+            appointment(visit_id).status = AppointmentStatus.CHECKED_IN  # it took place
+            db.session.commit()
         deliver(mail_app)
 
     kinds = {row.kind for row in outbox_rows() if row.status is OutboxStatus.SENT}

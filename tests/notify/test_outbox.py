@@ -27,7 +27,13 @@ from booking.extensions import db
 from booking.notify import outbox
 from booking.notify.ics import CalendarEvent, Method, appointment_uid, event_calendar
 from booking.notify.models import OutboxMessage, OutboxStatus
-from booking.notify.outbox import SendReport, enqueue, register_still_applies, send_due
+from booking.notify.outbox import (
+    SendReport,
+    enqueue,
+    register_refresh,
+    register_still_applies,
+    send_due,
+)
 from tests.smtp import SENDER, SMTPServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,8 +78,9 @@ def received_once(server: SMTPServer) -> EmailMessage:
 
 @pytest.fixture
 def no_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Start each test with an empty still-applies registry and restore the real one after."""
+    """Start each test with empty still-applies and refresh registries; restore the real ones."""
     monkeypatch.setattr(outbox, "_still_applies", {})
+    monkeypatch.setattr(outbox, "_refresh", {})
 
 
 # --- what arrives ---------------------------------------------------------------------------
@@ -337,6 +344,63 @@ def test_a_failing_check_counts_as_a_failed_attempt(mail_ctx, smtp_server, no_ch
     assert send_due(now) == SendReport(failed=1)
     assert smtp_server.messages == []
     assert only_row().last_error == "LookupError: appointment gone"
+
+
+def test_a_refresh_rewrites_the_message_right_before_it_is_sent(mail_ctx, smtp_server, no_checks):
+    seen: list[str] = []
+
+    def refresh(message: OutboxMessage) -> None:
+        seen.append(message.kind)
+        message.subject = "Written at sending"
+        message.text_body = "What we know now."
+        message.html_body = None
+
+    register_still_applies("after_care", lambda message: True)
+    register_refresh("after_care", refresh)
+    queue("appointment:1:after-care:0", kind="after_care", subject="Queued at booking")
+    queue("appointment:1:confirmed:0")  # other kinds are sent as queued
+    db.session.commit()
+    now = now_utc()
+
+    assert send_due(now) == SendReport(sent=2)
+    assert seen == ["after_care"]
+    by_subject = {m["Subject"]: m for m in smtp_server.messages}
+    assert set(by_subject) == {"Written at sending", SUBJECT}
+    assert by_subject["Written at sending"].get_body(("plain",)).get_content().strip() == (
+        "What we know now."
+    )
+    db.session.expire_all()
+    rewritten = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.kind == "after_care")
+    )
+    assert (rewritten.subject, rewritten.status) == ("Written at sending", OutboxStatus.SENT)
+
+
+def test_no_refresh_for_a_message_that_no_longer_applies(mail_ctx, smtp_server, no_checks):
+    seen: list[int] = []
+    register_still_applies("after_care", lambda message: False)
+    register_refresh("after_care", lambda message: seen.append(message.id))
+    now = queue_committed(kind="after_care")
+
+    assert send_due(now) == SendReport(skipped=1)
+    assert seen == []
+    assert smtp_server.messages == []
+
+
+def test_a_failing_refresh_counts_as_a_failed_attempt(mail_ctx, smtp_server, no_checks):
+    def broken(message: OutboxMessage) -> None:
+        message.subject = "half written"
+        raise LookupError("outcome unreadable")
+
+    register_refresh("after_care", broken)
+    now = queue_committed(kind="after_care")
+
+    assert send_due(now) == SendReport(failed=1)
+    assert smtp_server.messages == []
+    row = only_row()
+    assert row.last_error == "LookupError: outcome unreadable"
+    assert row.subject == SUBJECT  # the half-written body was rolled back
+    assert row.status is OutboxStatus.PENDING
 
 
 # --- several workers ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from icalendar import Calendar, Event, Timezone
 
 from booking.notify.ics import (
     CalendarEvent,
+    EventStatus,
     Method,
     appointment_uid,
     event_calendar,
@@ -167,6 +168,43 @@ def test_cancel_keeps_uid_and_raises_sequence() -> None:
     assert str(cancelled["UID"]) == str(booked["UID"])
     assert int(cancelled["SEQUENCE"]) > int(booked["SEQUENCE"])
     assert str(cancelled["ORGANIZER"]) == "mailto:desk@clinic.example"
+
+
+@pytest.mark.parametrize("method", [Method.REQUEST, Method.PUBLISH])
+def test_a_visit_awaiting_review_is_tentative(method: Method) -> None:
+    held = replace(SUMMER, status=EventStatus.TENTATIVE)
+    event = only_event(parse(event_calendar(held, method)))
+    assert event["STATUS"] == "TENTATIVE"
+    assert str(event["UID"]) == "appointment-42@clinic.example"
+
+
+def test_a_confirmed_visit_stays_confirmed_by_default() -> None:
+    assert SUMMER.status is EventStatus.CONFIRMED
+    assert only_event(parse(event_calendar(SUMMER, Method.REQUEST)))["STATUS"] == "CONFIRMED"
+
+
+def test_the_status_may_be_given_as_its_text() -> None:
+    held = replace(SUMMER, status="TENTATIVE")
+    assert only_event(parse(event_calendar(held, Method.REQUEST)))["STATUS"] == "TENTATIVE"
+
+
+def test_cancelling_a_tentative_visit_says_cancelled() -> None:
+    held = replace(SUMMER, status=EventStatus.TENTATIVE, sequence=1)
+    assert only_event(parse(event_calendar(held, Method.CANCEL)))["STATUS"] == "CANCELLED"
+
+
+def test_an_unknown_status_is_refused() -> None:
+    with pytest.raises(ValueError):
+        event_calendar(replace(SUMMER, status="MAYBE"), Method.REQUEST)
+
+
+def test_feed_gives_each_event_its_own_status() -> None:
+    events = [
+        replace(SPRING, uid=appointment_uid(1, "clinic.example")),
+        replace(SUMMER, uid=appointment_uid(2, "clinic.example"), status=EventStatus.TENTATIVE),
+    ]
+    parsed = parse(feed_calendar(events, "Appointments")).events
+    assert [str(event["STATUS"]) for event in parsed] == ["CONFIRMED", "TENTATIVE"]
 
 
 @pytest.mark.parametrize("method", [Method.REQUEST, Method.CANCEL])
