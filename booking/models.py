@@ -3,7 +3,7 @@
 from booking.accounts.models import Role, RoleName, User, roles_users
 from booking.audit.models import AuditEvent
 from booking.clinic.models import Clinic
-from booking.intake.models import CallBack, ConsentText, Intake
+from booking.intake.models import CallBack, ConsentText, Intake, QuestionnaireDraft
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.patients.models import Patient
 from booking.scheduling.models import (
@@ -31,6 +31,7 @@ __all__ = [
     "Intake",
     "OutboxMessage",
     "OutboxStatus",
+    "QuestionnaireDraft",
     "Patient",
     "Practitioner",
     "Role",

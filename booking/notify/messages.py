@@ -22,7 +22,13 @@ from booking import formatting
 from booking.clinic.service import get_clinic
 from booking.extensions import db
 from booking.notify.ics import CalendarEvent, Method, appointment_uid, event_calendar
-from booking.notify.links import calendar_domain, calendar_url, external_url, manage_url
+from booking.notify.links import (
+    calendar_domain,
+    calendar_url,
+    external_url,
+    manage_url,
+    questions_url,
+)
 from booking.scheduling.availability import Slot
 from booking.scheduling.models import Appointment, Practitioner, Service, VisitKind, WaitlistEntry
 
@@ -124,11 +130,11 @@ def after_care(appointment: Appointment) -> Email:
 
 
 def intake_request(appointment: Appointment) -> Email:
-    """A first visit booked by the desk: how to answer the health questions. Text only."""
+    """A first visit booked by the desk: the link to its health questions. Text only."""
     return _render(
         "intake_request",
         f"Before your first visit at {get_clinic().name}",
-        _visit(appointment, links=False),
+        {**_visit(appointment, links=False), "questions_url": questions_url(appointment)},
         html=False,
     )
 
