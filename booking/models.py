@@ -3,7 +3,13 @@
 from booking.accounts.models import Role, RoleName, User, roles_users
 from booking.audit.models import AuditEvent
 from booking.clinic.models import Clinic
-from booking.intake.models import CallBack, CallBackAttempt, ConsentText, Intake
+from booking.intake.models import (
+    CallBack,
+    CallBackAttempt,
+    ConsentText,
+    Intake,
+    QuestionnaireDraft,
+)
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.patients.models import Patient
 from booking.scheduling.models import (
@@ -32,6 +38,7 @@ __all__ = [
     "Intake",
     "OutboxMessage",
     "OutboxStatus",
+    "QuestionnaireDraft",
     "Patient",
     "Practitioner",
     "Role",

@@ -2,6 +2,8 @@
 
 One call takes the hold, the typed contact details and the screened answers down through
 patients, scheduling and intake, and comes back once with what happened; the page only shows it.
+A visit booked by the front desk is screened afterwards, through its own questionnaire
+(`screen_booked_visit`), with the same outcomes.
 Services flush; the request commits (or rolls back on a refusal).
 """
 
@@ -11,13 +13,24 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypedDict
 
+from sqlalchemy import delete, select
+
+from booking.accounts.models import User
+from booking.audit.service import record_audit
 from booking.extensions import db
-from booking.intake.models import Intake
-from booking.intake.service import IntakeSubmission, record_intake
+from booking.intake.models import Intake, QuestionnaireDraft
+from booking.intake.service import FIRST_VISIT, IntakeSubmission, record_intake
 from booking.patients.models import Patient
 from booking.patients.service import find_or_create_patient
 from booking.scheduling.availability import Slot
-from booking.scheduling.models import BOOKED_STATUSES, Appointment, AppointmentStatus, Service
+from booking.scheduling.changes import cancel_appointment, hold_for_review
+from booking.scheduling.models import (
+    BOOKED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Service,
+    VisitKind,
+)
 from booking.scheduling.service import (
     SlotTaken,
     confirm_hold,
@@ -72,7 +85,16 @@ class Emergency:
     intake: Intake
 
 
+@dataclass(frozen=True)
+class AlreadyAnswered:
+    """The visit's first-visit intake was stored before: nothing new is stored."""
+
+    appointment: Appointment
+
+
 Outcome = Booked | Taken | Emergency
+VisitOutcome = Booked | Emergency | AlreadyAnswered
+EMERGENCY_CANCEL_REASON = "Emergency care advised"
 
 
 def finish_booking(
@@ -114,6 +136,74 @@ def stop_for_emergency(hold: Hold, contact: Contact, submission: IntakeSubmissio
     patient = find_or_create_patient(**contact)
     # No visit was booked, so the intake claims none: staff find it on the patient's page.
     return Emergency(record_intake(submission, patient, None))
+
+
+# --- A visit booked by the desk: its own questionnaire -----------------------------------------
+
+
+def screen_booked_visit(
+    appointment: Appointment, submission: IntakeSubmission, entered_by: User | None = None
+) -> VisitOutcome:
+    """Apply a booked first visit's screened answers to it, exactly as online.
+
+    Emergency: the visit is cancelled by the clinic and the intake stored without it (no visit
+    is claimed), with the call-back `record_intake` raises. Medical review: the intake is
+    stored with the visit, which becomes "awaiting review" (the patient and staff are emailed).
+    Precaution and clear: stored with the visit, which stays confirmed. `entered_by`: the staff
+    member who typed the answers (audited, without them). The draft is deleted in every case.
+    """
+    _lock(appointment)
+    if has_first_visit_intake(appointment):
+        return AlreadyAnswered(appointment)
+    patient = db.session.get(Patient, appointment.patient_id)
+    if submission.is_emergency:
+        cancel_appointment(appointment, EMERGENCY_CANCEL_REASON, by="clinic")
+        intake = record_intake(submission, patient, None, entered_by)
+        outcome: VisitOutcome = Emergency(intake)
+    else:
+        intake = record_intake(submission, patient, appointment, entered_by)
+        if submission.booking_status == AppointmentStatus.AWAITING_REVIEW:
+            hold_for_review(appointment)
+        outcome = Booked(appointment)
+    if entered_by is not None:
+        record_audit(
+            "intake.entered_by_staff", "intake", intake.id,
+            appointment_id=appointment.id, patient_id=patient.id,
+        )
+    db.session.execute(
+        delete(QuestionnaireDraft).where(QuestionnaireDraft.appointment_id == appointment.id)
+    )
+    return outcome
+
+
+def awaits_questionnaire(appointment: Appointment) -> bool:
+    """A booked first visit, still to come, with no first-visit intake yet."""
+    return (
+        appointment.service.kind == VisitKind.FIRST_VISIT
+        and appointment.status in BOOKED_STATUSES
+        and appointment.patient_id is not None
+        and not has_first_visit_intake(appointment)
+    )
+
+
+def has_first_visit_intake(appointment: Appointment) -> bool:
+    return (
+        db.session.scalar(
+            select(Intake.id)
+            .where(Intake.appointment_id == appointment.id, Intake.kind == FIRST_VISIT)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _lock(appointment: Appointment) -> None:
+    """One questionnaire per visit, even when the link and the desk send theirs at once: the
+    second waits for the first (PostgreSQL row lock; SQLite writes one at a time anyway)."""
+    db.session.execute(
+        select(Appointment.id).where(Appointment.id == appointment.id).with_for_update()
+    )
+    db.session.refresh(appointment)
 
 
 def _own_hold(hold: Hold) -> Appointment | None:

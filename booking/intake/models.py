@@ -42,6 +42,12 @@ class Intake(db.Model):
     consent_name: Mapped[str | None] = mapped_column(String(200))
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    # Who typed the answers when staff did (the desk, with the patient on the phone); set at
+    # insert like every column. RESTRICT: staff accounts are deactivated, never deleted, and a
+    # SET NULL would be an update the immutability triggers refuse.
+    entered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="RESTRICT")
+    )
 
     patient: Mapped[Patient] = relationship()
 
@@ -133,3 +139,20 @@ class CallBackAttempt(db.Model):
 
     call_back: Mapped[CallBack] = relationship(back_populates="attempts")
     by: Mapped[User | None] = relationship()
+
+
+class QuestionnaireDraft(db.Model):
+    """A booked visit's questionnaire in progress (the link or the desk): the raw answers as
+    typed, the steps sent valid, the consent name. Kept server-side, never in the cookie, and
+    deleted once the intake is stored."""
+
+    __tablename__ = "questionnaire_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointment.id", ondelete="CASCADE"), unique=True
+    )
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    done_steps: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    consent_name: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc, onupdate=now_utc)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from booking.accounts.models import User
 from booking.extensions import db
 from booking.intake.models import CallBack, ConsentText, Intake
 from booking.intake.questionnaire import (
@@ -187,12 +188,16 @@ def had_recent_emergency(respondent: Respondent, now: datetime) -> bool:
 
 
 def record_intake(
-    submission: IntakeSubmission, patient: Patient, appointment: Appointment | None
+    submission: IntakeSubmission,
+    patient: Patient,
+    appointment: Appointment | None,
+    entered_by: User | None = None,
 ) -> Intake:
     """Store the answers and their screening; an emergency also raises a call-back for staff.
 
     Sends `intake_recorded`, so the emails already queued for the appointment can follow what
     the screening says (e.g. an urgent review), in this same transaction.
+    `entered_by`: the staff member who typed the answers (the desk, by phone), if not the patient.
     """
     screening = submission.screening
     consent = submission.consent
@@ -209,6 +214,7 @@ def record_intake(
         consent_version=consent.version if consent else None,
         consent_name=consent.name if consent else None,
         consent_at=consent.at if consent else None,
+        entered_by_id=entered_by.id if entered_by is not None else None,
     )
     db.session.add(intake)
     db.session.flush()

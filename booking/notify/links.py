@@ -75,6 +75,11 @@ def manage_url(appointment: Appointment) -> str:
     return external_url("manage.visit", token=manage_token(appointment))
 
 
+def questions_url(appointment: Appointment) -> str:
+    """Return the absolute link to the visit's health questionnaire (this version's token)."""
+    return external_url("manage.questions", token=manage_token(appointment))
+
+
 def calendar_url(appointment: Appointment) -> str:
     """Return the absolute link to the visit's .ics download."""
     return external_url("manage.calendar", token=manage_token(appointment))

@@ -31,7 +31,13 @@ from booking.notify.ics import (
     appointment_uid,
     event_calendar,
 )
-from booking.notify.links import calendar_domain, calendar_url, external_url, manage_url
+from booking.notify.links import (
+    calendar_domain,
+    calendar_url,
+    external_url,
+    manage_url,
+    questions_url,
+)
 from booking.scheduling.availability import Slot
 from booking.scheduling.models import (
     Appointment,
@@ -161,11 +167,11 @@ def after_care(appointment: Appointment, needling: bool = False) -> Email:
 
 
 def intake_request(appointment: Appointment) -> Email:
-    """A first visit booked by the desk: how to answer the health questions. Text only."""
+    """A first visit booked by the desk: the link to its health questions. Text only."""
     return _render(
         "intake_request",
         f"Before your first visit at {get_clinic().name}",
-        _visit(appointment, links=False),
+        {**_visit(appointment, links=False), "questions_url": questions_url(appointment)},
         html=False,
     )
 

@@ -55,6 +55,7 @@ from booking.scheduling.models import (
 )
 from booking.scheduling.signals import (
     booking_cancelled,
+    booking_held_for_review,
     booking_made,
     booking_moved,
     review_decided,
@@ -89,6 +90,7 @@ def register_notifications(app: Flask) -> None:
     booking_made.connect(on_booking_made)
     booking_moved.connect(on_booking_moved)
     booking_cancelled.connect(on_booking_cancelled)
+    booking_held_for_review.connect(on_booking_held_for_review)
     review_decided.connect(on_review_decided)
     call_back_raised.connect(on_call_back_raised)
     intake_recorded.connect(on_intake_recorded)
@@ -115,6 +117,14 @@ def on_booking_made(appointment: Appointment, **_: object) -> None:
     else:
         return
     _queue_later_messages(appointment, patient)
+
+
+def on_booking_held_for_review(appointment: Appointment, **_: object) -> None:
+    """A confirmed visit's questionnaire asks for a clinician first: the patient is told, as
+    online ("awaiting review"), and staff are alerted. The reminder queued with the
+    confirmation waits: it goes only while the visit is confirmed."""
+    _queue_to_patient(appointment, _patient(appointment), AWAITING_REVIEW, messages.awaiting_review)
+    queue_staff_review_alert(appointment)
 
 
 def on_booking_moved(
@@ -280,12 +290,8 @@ def on_waitlist_time_offered(entry: WaitlistEntry, slot: Slot, **_: object) -> b
 
 
 def queue_intake_request(appointment: Appointment) -> bool:
-    """Email a desk-booked first-visit patient how to give their health questionnaire.
-
-    Minimal for now: there is no per-appointment questionnaire link yet, so the email asks the
-    patient to come 15 minutes early to answer at the clinic (or to call). False when the
-    patient has no email or was already asked.
-    """
+    """Email a desk-booked first-visit patient the link to their visit's health questionnaire
+    (or to call). False when the patient has no email or was already asked."""
     patient = _patient(appointment)
     if patient is None or not patient.email:
         return False

@@ -24,7 +24,11 @@ from booking.scheduling.service import (
     nearest_free_slots,
     place_visit,
 )
-from booking.scheduling.signals import booking_cancelled, booking_moved
+from booking.scheduling.signals import (
+    booking_cancelled,
+    booking_held_for_review,
+    booking_moved,
+)
 
 CANCELLED_BY = ("patient", "clinic")
 
@@ -104,6 +108,23 @@ def cancel_appointment(appointment: Appointment, reason: str, by: str) -> Appoin
     appointment.sequence += 1
     db.session.flush()
     booking_cancelled.send(appointment, by=by, previous_status=previous_status)
+    return appointment
+
+
+def hold_for_review(appointment: Appointment) -> Appointment:
+    """A confirmed visit whose screening needs a clinician first becomes "awaiting review".
+
+    Same time and practitioner, an active status before and after: nothing to re-check. The
+    sequence stays (the patient's link keeps working); the patient and staff are told through
+    `booking_held_for_review`. Already awaiting review: nothing changes.
+    """
+    if appointment.status == AppointmentStatus.AWAITING_REVIEW:
+        return appointment
+    if appointment.status != AppointmentStatus.CONFIRMED:
+        raise NotChangeable("This visit can no longer be changed.")
+    appointment.status = AppointmentStatus.AWAITING_REVIEW
+    db.session.flush()
+    booking_held_for_review.send(appointment)
     return appointment
 
 

@@ -10,6 +10,9 @@ _signals = Namespace()
 
 # sender: the Appointment, now confirmed or awaiting review
 booking_made = _signals.signal("booking-made")
+# sender: a booked Appointment (a desk-booked first visit) that its questionnaire's screening
+# now holds for a clinician's review: confirmed before, awaiting review now
+booking_held_for_review = _signals.signal("booking-held-for-review")
 # sender: the Appointment; kwargs: previous_start (datetime)
 booking_moved = _signals.signal("booking-moved")
 # sender: the Appointment, now cancelled; kwargs: by ("patient" | "clinic")

@@ -47,12 +47,23 @@ from booking.frontdesk.visits import (
     move_visit,
     when_said,
 )
+from booking.intake.completion import (
+    EMERGENCY_CANCEL_REASON,
+    awaits_questionnaire,
+    has_first_visit_intake,
+)
 from booking.intake.models import CallBack
 from booking.patients.models import Patient
 from booking.patients.search import search_patients
 from booking.patients.service import find_or_create_patient
 from booking.scheduling import waitlist
-from booking.scheduling.models import Appointment, Practitioner, TimeOff, WaitlistEntry
+from booking.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Practitioner,
+    TimeOff,
+    WaitlistEntry,
+)
 from booking.scheduling.service import (
     active_practitioners,
     active_service,
@@ -60,6 +71,7 @@ from booking.scheduling.service import (
     bookable_practitioners,
     first_free_day,
 )
+from booking.web import visit_questions
 from booking.web.desk_forms import (
     ActionForm,
     BookForm,
@@ -72,6 +84,8 @@ from booking.web.desk_forms import (
 )
 from booking.web.filters import local_day
 from booking.web.forms import ContactForm
+from booking.web.intake_flow import StepUrls
+from booking.web.intake_forms import PhoneConsentForm
 from booking.web.parsing import parse_day
 from booking.web.roles import CLINICAL, DESK, staff_required
 
@@ -354,6 +368,89 @@ def waitlist_withdraw(entry_id: int):
     return redirect(url_for(".waitlist_page"), code=303)
 
 
+# --- A first visit's questionnaire, filled in with the patient on the phone --------------------
+
+
+def questionnaire_or_back(appointment_id: int):
+    """The visit while its questionnaire is open; else back to its card, saying why."""
+    visit = find_appointment(appointment_id)
+    if has_first_visit_intake(visit):
+        flash("The questionnaire for this visit is already answered.", "success")
+        return redirect(url_for(".appointment", appointment_id=visit.id), code=303)
+    if not awaits_questionnaire(visit):
+        flash("This visit takes no questionnaire.", "error")
+        return redirect(url_for(".appointment", appointment_id=visit.id), code=303)
+    return visit
+
+
+def desk_asker(visit: Appointment) -> visit_questions.Asker:
+    patient = visit.patient
+    return visit_questions.Asker(
+        urls=StepUrls("desk.question_step", "desk.question_consent", "desk.appointment",
+                      {"appointment_id": visit.id}),
+        show=lambda shown, _outcome: redirect(
+            url_for(".questions_outcome", appointment_id=shown.id), code=303
+        ),
+        entered_by=current_user._get_current_object(),
+        page={
+            "visit": visit,
+            "layout": "staff/base.html",
+            "note": f"With {patient.full_name} on the phone, for the first visit on "
+                    f"{when_said(visit.starts_at)}. Read each question to the patient and "
+                    "enter their answer.",
+            "consent_lead": "Read this text to the patient, then record that they agreed.",
+            "name_hint": "The consent version and the date and time are recorded with it.",
+            "submit_label": "Record consent and save the answers",
+        },
+        consent_form=PhoneConsentForm,
+    )
+
+
+@bp.get("/appointments/<int:appointment_id>/questions")
+@staff_required(*DESK)
+def questions(appointment_id: int):
+    visit = questionnaire_or_back(appointment_id)
+    if not isinstance(visit, Appointment):
+        return visit
+    return visit_questions.start(visit, desk_asker(visit))
+
+
+@bp.route("/appointments/<int:appointment_id>/questions/consent", methods=["GET", "POST"])
+@staff_required(*DESK)
+def question_consent(appointment_id: int):
+    visit = questionnaire_or_back(appointment_id)
+    if not isinstance(visit, Appointment):
+        return visit
+    return visit_questions.consent_page(visit, desk_asker(visit))
+
+
+@bp.route("/appointments/<int:appointment_id>/questions/<step_id>", methods=["GET", "POST"])
+@staff_required(*DESK)
+def question_step(appointment_id: int, step_id: str):
+    visit = questionnaire_or_back(appointment_id)
+    if not isinstance(visit, Appointment):
+        return visit
+    return visit_questions.step_page(visit, step_id, desk_asker(visit))
+
+
+@bp.get("/appointments/<int:appointment_id>/questions/outcome")
+@staff_required(*DESK)
+def questions_outcome(appointment_id: int):
+    """What the answers came to, in the desk's terms: the tier, or emergency advice to give
+    now. Read from the visit itself, so nothing about it rides in the session."""
+    visit = find_appointment(appointment_id)
+    emergency = (
+        visit.status == AppointmentStatus.CANCELLED
+        and visit.cancel_reason == EMERGENCY_CANCEL_REASON
+    )
+    return render_template(
+        "desk/questions_outcome.html",
+        visit=visit,
+        emergency=emergency,
+        tier=latest_tiers([visit.id]).get(visit.id),
+    )
+
+
 # --- Helpers: loading, answering, preparing pages ----------------------------------------------
 
 
@@ -441,6 +538,7 @@ def render_appointment(visit: Appointment, error: str | None = None,
         "desk/appointment.html",
         visit=visit,
         tier=latest_tiers([visit.id]).get(visit.id),
+        questions_open=awaits_questionnaire(visit),
         actions=allowed_actions(visit, now),
         transitions=TRANSITIONS,
         error=error,

@@ -41,7 +41,7 @@ def no_caching(response):
     return response
 
 
-def current_draft() -> IntakeDraft | None:
+def current_draft() -> IntakeDraft[BookingFlow] | None:
     """The intake of the booking in progress, once the contact details are in."""
     flow = BookingFlow.load()
     if flow is None or flow.hold_id is None or not flow.details or flow.service is None:
@@ -58,7 +58,7 @@ def consent():
     form = ConsentForm(version=text.version, name=draft.consent_name)
     if form.is_submitted():
         draft.keep_consent_name(form.name.data or "")
-        draft.flow.save()
+        draft.save()
         if request.form.get("action") == "back":
             return redirect(draft.url_before(None), code=303)
         if form.validate_for(text.version):
@@ -72,7 +72,7 @@ def consent():
         paragraphs=paragraphs(text.text),
         position=draft.parts,
         parts=draft.parts,
-        hold=draft.flow.hold(),
+        hold=draft.store.hold(),
     ), status
 
 
@@ -86,18 +86,18 @@ def step(step_id: str):
         return render_step(draft, shown, draft.raw, {})
     values = draft.take(shown, request.form)
     if request.form.get("action") == "back":  # keeps what was typed, valid or not
-        draft.flow.save()
+        draft.save()
         return redirect(draft.url_before(shown), code=303)
     errors = draft.check(shown, values)
-    draft.flow.save()
+    draft.save()
     if errors:
         # The answers are kept in the session cookie, which is saved whatever the status.
         return render_step(draft, shown, values, errors), 422
     if shown.safety:
         emergency = early_emergency(draft.kind, draft.raw, respondent(draft), *clock())
         if emergency is not None:  # the very next page is the emergency advice
-            outcome = stop_for_emergency(hold_of(draft), draft.flow.contact(), emergency)
-            return show_outcome(draft.flow, outcome)
+            outcome = stop_for_emergency(hold_of(draft), draft.store.contact(), emergency)
+            return show_outcome(draft.store, outcome)
     after = draft.url_after(shown)
     return redirect(after, code=303) if after else finish(draft)
 
@@ -114,7 +114,7 @@ def outcome():
     )
 
 
-def render_step(draft: IntakeDraft, step: Step, values: dict, errors: dict[str, str]):
+def render_step(draft: IntakeDraft[BookingFlow], step: Step, values: dict, errors: dict[str, str]):
     questions = question_views(step, values, errors)
     return render_template(
         "intake/step.html",
@@ -123,14 +123,14 @@ def render_step(draft: IntakeDraft, step: Step, values: dict, errors: dict[str, 
         errors=[q for q in questions if q.error],
         position=draft.position(step),
         parts=draft.parts,
-        hold=draft.flow.hold(),
+        hold=draft.store.hold(),
         form=IntakeStepForm(),
     )
 
 
-def finish(draft: IntakeDraft, consent: Consent | None = None):
+def finish(draft: IntakeDraft[BookingFlow], consent: Consent | None = None):
     """Screen the whole answer set, then book, hold for review, or stop for emergency care."""
-    flow = draft.flow
+    flow = draft.store
     now, today = clock()
     submission, errors = submission_from(
         draft.kind, draft.raw, respondent(draft), now, today, consent
@@ -149,10 +149,10 @@ def clock() -> tuple[datetime, date]:
     return now, now.astimezone(get_clinic().zone).date()
 
 
-def respondent(draft: IntakeDraft) -> Respondent:
-    contact = draft.flow.contact()
+def respondent(draft: IntakeDraft[BookingFlow]) -> Respondent:
+    contact = draft.store.contact()
     return Respondent(contact["email"], contact["date_of_birth"])
 
 
-def hold_of(draft: IntakeDraft) -> Hold:
-    return Hold(draft.flow.hold_id, draft.flow.hold_key)
+def hold_of(draft: IntakeDraft[BookingFlow]) -> Hold:
+    return Hold(draft.store.hold_id, draft.store.hold_key)

@@ -1,4 +1,8 @@
-"""The intake part of a booking in progress: its answers live in the flow's session data.
+"""An intake questionnaire in progress: its raw answers, the steps done, the consent name.
+
+Where the answers are kept is the store's business (`DraftStore`): the online booking keeps them
+in the flow's session data (`BookingFlow` is a store as it is); a visit booked by the desk keeps
+them in the database (booking/web/visit_questions.py). `StepUrls` says where the steps live.
 
 Raw form values are kept (not the cleaned answers) so that whatever the patient typed comes back
 exactly as typed, after Back, a validation error, or a time that was taken meanwhile. They are
@@ -8,8 +12,9 @@ cleaned and screened once more at the end.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
 
 from flask import url_for
 from werkzeug.datastructures import MultiDict
@@ -22,6 +27,7 @@ from booking.intake.questionnaire import (
     question_by_id,
 )
 from booking.intake.service import intake_kind, needs_consent, steps_for
+from booking.scheduling.models import Service
 from booking.web.booking_flow import BookingFlow
 
 ANSWERS = "answers"  # question id -> raw form value (str, or list for multi-choice)
@@ -30,13 +36,40 @@ CONSENT_NAME = "consent_name"
 SHORT_VALUE = 40  # longest raw value kept for a non-text answer
 
 
+class DraftStore(Protocol):
+    """Where a draft's answers are kept: `extra` holds them under ANSWERS, DONE, CONSENT_NAME;
+    `save()` keeps what changed; `service` is the visit's (first visit or follow-up)."""
+
+    extra: dict[str, Any]
+
+    @property
+    def service(self) -> Service | None: ...
+
+    def save(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StepUrls:
+    """The endpoints of a questionnaire's pages (steps take `step_id`), with the URL values
+    they share, and where Back from the first step goes. The default: the online booking."""
+
+    step: str = "intake.step"
+    consent: str = "intake.consent"
+    start: str = "booking.details"
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+S = TypeVar("S", bound=DraftStore)
+
+
 @dataclass
-class IntakeDraft:
-    flow: BookingFlow
+class IntakeDraft(Generic[S]):
+    store: S
+    urls: StepUrls = field(default_factory=StepUrls)
 
     @property
     def kind(self) -> str:
-        return intake_kind(self.flow.service.kind)
+        return intake_kind(self.store.service.kind)
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -48,11 +81,11 @@ class IntakeDraft:
 
     @property
     def raw(self) -> dict[str, Any]:
-        return self.flow.extra.setdefault(ANSWERS, {})
+        return self.store.extra.setdefault(ANSWERS, {})
 
     @property
     def consent_name(self) -> str:
-        return self.flow.extra.get(CONSENT_NAME, "")
+        return self.store.extra.get(CONSENT_NAME, "")
 
     def step(self, step_id: str) -> Step | None:
         return next((step for step in self.steps if step.id == step_id), None)
@@ -66,7 +99,7 @@ class IntakeDraft:
         return len(self.steps) + (1 if self.needs_consent else 0)
 
     def take(self, step: Step, form: MultiDict) -> dict[str, Any]:
-        """The step's posted values, valid or not; they are kept in the flow too."""
+        """The step's posted values, valid or not; they are kept in the store too."""
         values = {q.id: _posted(q, form) for q in all_questions([step])}
         for question in all_questions([step]):
             self.raw[question.id] = _capped(question, values[question.id])
@@ -75,17 +108,20 @@ class IntakeDraft:
     def check(self, step: Step, values: dict[str, Any]) -> dict[str, str]:
         """Errors by question id; the step counts as done only when there are none."""
         _, errors = clean_answers([step], values)
-        done = [step_id for step_id in self.flow.extra.get(DONE, []) if step_id != step.id]
-        self.flow.extra[DONE] = done if errors else [*done, step.id]
+        done = [step_id for step_id in self.store.extra.get(DONE, []) if step_id != step.id]
+        self.store.extra[DONE] = done if errors else [*done, step.id]
         return errors
 
     def is_done(self, step: Step) -> bool:
-        if step.id not in self.flow.extra.get(DONE, []):
+        if step.id not in self.store.extra.get(DONE, []):
             return False
         return not clean_answers([step], self.raw)[1]
 
     def keep_consent_name(self, name: str) -> None:
-        self.flow.extra[CONSENT_NAME] = name[:200]
+        self.store.extra[CONSENT_NAME] = name[:200]
+
+    def save(self) -> None:
+        self.store.save()
 
     # --- Where to go ---------------------------------------------------------------------
 
@@ -95,27 +131,33 @@ class IntakeDraft:
     def url_before(self, step: Step | None) -> str:
         """Back from a step (None: from the consent step)."""
         if step is None:
-            return url_for("intake.step", step_id=self.steps[-1].id)
+            return self.step_url(self.steps[-1])
         index = self.steps.index(step)
         if index == 0:
-            return url_for("booking.details")
-        return url_for("intake.step", step_id=self.steps[index - 1].id)
+            return url_for(self.urls.start, **self.urls.values)
+        return self.step_url(self.steps[index - 1])
 
     def url_after(self, step: Step) -> str | None:
         """The next page after a valid step; None when the check-in is finished."""
         index = self.steps.index(step)
         if index + 1 < len(self.steps):
-            return url_for("intake.step", step_id=self.steps[index + 1].id)
-        return url_for("intake.consent") if self.needs_consent else None
+            return self.step_url(self.steps[index + 1])
+        return self.consent_url() if self.needs_consent else None
 
     def resume_url(self) -> str:
         """Where the patient was: the first unfinished step, else the last page before booking."""
         unfinished = self.first_unfinished()
         if unfinished is not None:
-            return url_for("intake.step", step_id=unfinished.id)
+            return self.step_url(unfinished)
         if self.needs_consent:
-            return url_for("intake.consent")
-        return url_for("intake.step", step_id=self.steps[-1].id)
+            return self.consent_url()
+        return self.step_url(self.steps[-1])
+
+    def step_url(self, step: Step) -> str:
+        return url_for(self.urls.step, step_id=step.id, **self.urls.values)
+
+    def consent_url(self) -> str:
+        return url_for(self.urls.consent, **self.urls.values)
 
 
 def resume_url(flow: BookingFlow) -> str:

@@ -35,3 +35,18 @@ class ConsentForm(FlaskForm):
                 )
 
         return self.validate(extra_validators={"agree": [same_text]})
+
+
+class PhoneConsentForm(ConsentForm):
+    """Consent by phone: the desk read the text to the patient and records that they agreed,
+    with the name the patient gave (the consent version and the time are stored as online)."""
+
+    agree = BooleanField(
+        "The patient heard this text and agreed to treatment",
+        validators=[DataRequired("Tick the box once the patient has agreed.")],
+    )
+    name = StringField(
+        "The patient's full name, as they gave it",
+        validators=[DataRequired("Type the name the patient gave."), Length(max=200)],
+        render_kw={"autocomplete": "off"},
+    )

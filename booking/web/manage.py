@@ -16,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_wtf import FlaskForm
@@ -23,15 +24,29 @@ from wtforms import HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from booking.db import now_utc
+from booking.extensions import db
+from booking.intake.completion import (
+    AlreadyAnswered,
+    Emergency,
+    VisitOutcome,
+    awaits_questionnaire,
+    has_first_visit_intake,
+)
+from booking.intake.models import Intake
+from booking.intake.screening import Tier
+from booking.intake.service import emergency_answers
 from booking.notify.ics import Method
 from booking.notify.links import appointment_for_token, manage_token
 from booking.notify.messages import visit_calendar
 from booking.scheduling.changes import can_patient_change, cancel_appointment, move_appointment
 from booking.scheduling.models import Appointment
 from booking.scheduling.service import SlotNotOffered, SlotTaken, nearest_free_slots
+from booking.web import visit_questions
 from booking.web.booking import by_local_day, slot_choices, times_week
+from booking.web.booking_flow import EMERGENCY_KEY
 from booking.web.filters import date_long, local_time
 from booking.web.forms import readable_instant
+from booking.web.intake_flow import StepUrls
 
 bp = Blueprint("manage", __name__, url_prefix="/visit")
 
@@ -97,6 +112,7 @@ def render_visit(appointment: Appointment, form: CancelForm) -> str:
         appointment=appointment,
         token=manage_token(appointment),
         can_change=can_patient_change(appointment, now_utc()),
+        needs_questions=awaits_questionnaire(appointment),
         form=form,
     )
 
@@ -166,3 +182,89 @@ def cancel(token: str):
     cancel_appointment(appointment, form.reason_text(), by="patient")
     flash("Your visit is cancelled. We have emailed you to confirm.", "success")
     return redirect(url_for(".visit", token=manage_token(appointment)), code=303)
+
+
+# --- The visit's health questions (a first visit booked by the desk) -------------------------
+
+
+def questions_or_refuse(token: str) -> Appointment | Response:
+    """The visit, while its questionnaire is open; "already answered" once its intake is
+    stored; the "link has ended" page (404) for a visit that takes none."""
+    appointment = visit_or_refuse(token)
+    if has_first_visit_intake(appointment):
+        return make_response(render_template(
+            "manage/questions_done.html", appointment=appointment, token=token, already=True
+        ))
+    if not awaits_questionnaire(appointment):
+        abort(make_response(render_template("manage/link_ended.html"), 404))
+    return appointment
+
+
+def patient_asker(appointment: Appointment, token: str) -> visit_questions.Asker:
+    return visit_questions.Asker(
+        urls=StepUrls("manage.question_step", "manage.question_consent", "manage.visit",
+                      {"token": token}),
+        show=lambda visit, outcome: show_questions_outcome(visit, token, outcome),
+        page={"visit": appointment, "hold": appointment,
+              "submit_label": "Agree and send my answers"},
+    )
+
+
+def show_questions_outcome(appointment: Appointment, token: str, outcome: VisitOutcome):
+    """Emergency: the advice, next (the visit is cancelled, so its link has ended); otherwise
+    the thank-you page (confirmed, or awaiting review)."""
+    if isinstance(outcome, Emergency):
+        session[EMERGENCY_KEY] = outcome.intake.id
+        return redirect(url_for(".questions_emergency"), code=303)
+    if isinstance(outcome, AlreadyAnswered):
+        return redirect(url_for(".questions", token=token), code=303)
+    return redirect(url_for(".questions_done", token=token), code=303)
+
+
+@bp.get("/<token>/questions")
+def questions(token: str):
+    found = questions_or_refuse(token)
+    if isinstance(found, Response):
+        return found
+    return visit_questions.start(found, patient_asker(found, token))
+
+
+@bp.route("/<token>/questions/consent", methods=["GET", "POST"])
+def question_consent(token: str):
+    found = questions_or_refuse(token)
+    if isinstance(found, Response):
+        return found
+    return visit_questions.consent_page(found, patient_asker(found, token))
+
+
+@bp.route("/<token>/questions/<step_id>", methods=["GET", "POST"])
+def question_step(token: str, step_id: str):
+    found = questions_or_refuse(token)
+    if isinstance(found, Response):
+        return found
+    return visit_questions.step_page(found, step_id, patient_asker(found, token))
+
+
+@bp.get("/<token>/questions/done")
+def questions_done(token: str):
+    appointment = visit_or_refuse(token)
+    if not has_first_visit_intake(appointment):
+        return redirect(url_for(".questions", token=token))
+    return render_template(
+        "manage/questions_done.html", appointment=appointment, token=token, already=False
+    )
+
+
+@bp.get("/questions/emergency")
+def questions_emergency():
+    """The emergency advice; its address says nothing about the patient or their answers."""
+    intake_id = session.get(EMERGENCY_KEY)
+    intake = db.session.get(Intake, intake_id) if intake_id else None
+    if intake is None or intake.tier != Tier.EMERGENCY.value:
+        return redirect(url_for("public.home"))
+    return render_template(
+        "intake/emergency.html",
+        answers=emergency_answers(intake),
+        given_at=intake.submitted_at,
+        visit_cancelled=True,
+    )

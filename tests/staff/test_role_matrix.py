@@ -56,6 +56,9 @@ def test_every_staff_route_names_its_roles():
 def test_the_matrix_covers_pages_of_every_staff_area():
     endpoints = {rule.endpoint for rule in GUARDED}
     assert {"staff.home", "admin.index", "admin.practitioner_hours", "admin.audit_log"} <= endpoints
+    # A first visit's questionnaire filled in by the desk with the patient on the phone.
+    assert {"desk.questions", "desk.question_step", "desk.question_consent",
+            "desk.questions_outcome"} <= endpoints
 
 
 # --- URL values built from seeded rows -------------------------------------------------------
@@ -110,6 +113,8 @@ def url_values(rule: Rule) -> dict[str, object]:
             values[name] = next(iter(converter.items))
         elif isinstance(converter, IntegerConverter) or name.endswith("_id"):
             values[name] = _first_id(name.removesuffix("_id"))
+        elif name == "step_id":
+            values[name] = "pain"  # the questionnaire's first step
         elif "day" in name or "date" in name or "week" in name:
             values[name] = date.today().isoformat()
         else:
