@@ -87,5 +87,9 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection) -> None:
     """Every SQLite transaction takes the write lock up front: one writer at a time, no races."""
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.dialect.name != "sqlite":
+        return
+    # An autocommit connection (e.g. a migration's moment between transactions) opens none.
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -35,6 +35,7 @@ from booking.intake.completion import (
 from booking.intake.models import Intake
 from booking.intake.screening import Tier
 from booking.intake.service import emergency_answers
+from booking.intake.urgency import urgent_appointment_ids
 from booking.notify.ics import Method
 from booking.notify.links import appointment_for_token, manage_token
 from booking.notify.messages import visit_calendar
@@ -251,7 +252,8 @@ def questions_done(token: str):
     if not has_first_visit_intake(appointment):
         return redirect(url_for(".questions", token=token))
     return render_template(
-        "manage/questions_done.html", appointment=appointment, token=token, already=False
+        "manage/questions_done.html", appointment=appointment, token=token, already=False,
+        urgent=appointment.id in urgent_appointment_ids([appointment.id]),
     )
 
 

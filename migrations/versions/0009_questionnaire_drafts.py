@@ -10,7 +10,7 @@ trigger; it is created again here with the new column in its list. The foreign k
 (staff accounts are deactivated, not deleted): a SET NULL would be an update the trigger refuses.
 
 Revision ID: 0009_questionnaire_drafts
-Revises: 0006_clinical
+Revises: 0007_callback_attempts
 Create Date: 2026-12-02 08:41:47.684953
 
 """
@@ -59,6 +59,14 @@ END
 """
 
 
+def sqlite_foreign_keys(on: bool) -> None:
+    """SQLite rebuilds a table to alter it; with other tables' rows pointing at it, the old
+    table can be dropped only with foreign keys off, which SQLite allows only between
+    transactions. Alembic's autocommit block gives that moment."""
+    with op.get_context().autocommit_block():
+        op.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
 def upgrade():
     json = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
     op.create_table('questionnaire_draft',
@@ -74,22 +82,26 @@ def upgrade():
     )
     sqlite = op.get_bind().dialect.name == "sqlite"
     if sqlite:
+        sqlite_foreign_keys(False)
         op.execute("DROP TRIGGER IF EXISTS intake_immutable")
     with op.batch_alter_table('intake', schema=None) as batch_op:
         batch_op.add_column(sa.Column('entered_by_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_intake_entered_by_id_user'), 'user', ['entered_by_id'], ['id'], ondelete='RESTRICT')
     if sqlite:
         op.execute(sqlite_trigger(OTHER_COLUMNS))
+        sqlite_foreign_keys(True)
 
 
 def downgrade():
     sqlite = op.get_bind().dialect.name == "sqlite"
     if sqlite:
+        sqlite_foreign_keys(False)
         op.execute("DROP TRIGGER IF EXISTS intake_immutable")
     with op.batch_alter_table('intake', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_intake_entered_by_id_user'), type_='foreignkey')
         batch_op.drop_column('entered_by_id')
     if sqlite:
         op.execute(sqlite_trigger(OTHER_COLUMNS[:-1]))
+        sqlite_foreign_keys(True)
 
     op.drop_table('questionnaire_draft')

@@ -189,15 +189,18 @@ def test_review_holds_the_visit_for_review_with_the_emails(app, visit_id, client
                           one_leg_weakening="yes", one_leg_weakening_onset="worse")
 
     page = client.get(response.location).get_data(as_text=True)
-    assert "A clinician will contact you before your visit" in page
+    # One leg getting weaker, worse: an urgent review, so the patient hears "today".
+    assert "A clinician will call you today" in page
+    assert "see an urgent-care doctor today" in page
     assert the_visit(app, visit_id).status == AppointmentStatus.AWAITING_REVIEW
     (intake,) = load(app, Intake)
     assert (intake.tier, intake.appointment_id) == ("medical_review", visit_id)
     kinds = {(m.kind, m.recipient) for m in load(app, OutboxMessage, appointment_id=visit_id)}
     assert ("awaiting_review", "ana@example.com") in kinds
     assert any(kind == "staff_review_alert" for kind, _ in kinds)
-    for message in load(app, OutboxMessage):
-        assert "weak" not in message.text_body.lower()  # no health detail in any email
+    for message in load(app, OutboxMessage):  # no health detail in any email
+        assert "one leg" not in message.text_body.lower()
+        assert "foot" not in message.text_body.lower()
 
 
 def test_emergency_cancels_the_visit_right_after_the_safety_step(app, visit_id, client):
