@@ -27,7 +27,7 @@ from booking.intake.questionnaire import (
 from booking.intake.screening import Level, Screening, Tier, screen
 from booking.intake.signals import call_back_raised
 from booking.patients.models import Patient
-from booking.scheduling.models import Appointment, AppointmentStatus, VisitKind
+from booking.scheduling.models import Appointment, AppointmentStatus, Service, VisitKind
 
 FIRST_VISIT = "first_visit"
 CHECK_IN = "check_in"
@@ -123,6 +123,35 @@ def submission_from(
         return None, errors
     answers["date_of_birth"] = date_of_birth.isoformat()
     return IntakeSubmission(kind, answers, screen(answers, today), consent), {}
+
+
+# --- Who may book a follow-up ----------------------------------------------------------------
+
+
+def has_completed_first_visit_intake(patient_id: int) -> bool:
+    """The patient has given a first-visit questionnaire that did not end in emergency care.
+
+    The one rule behind "a follow-up only for a patient we have assessed": the online flow, the
+    JSON API and the front desk all ask it through `may_book`.
+    """
+    found = db.session.scalar(
+        select(Intake.id)
+        .where(
+            Intake.patient_id == patient_id,
+            Intake.kind == FIRST_VISIT,
+            Intake.tier != Tier.EMERGENCY.value,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def may_book(service: Service, patient_id: int | None) -> bool:
+    """First visits are open to anyone; a follow-up needs a known patient with a completed
+    first-visit intake (None: nobody known, as through the API or before signing in)."""
+    if service.kind != VisitKind.FOLLOW_UP:
+        return True
+    return patient_id is not None and has_completed_first_visit_intake(patient_id)
 
 
 # --- Storing -------------------------------------------------------------------------------
