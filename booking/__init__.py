@@ -69,12 +69,14 @@ def register_blueprints(app: Flask) -> None:
     from booking.web.intake import bp as intake_bp
     from booking.web.manage import bp as manage_bp
     from booking.web.public import bp as public_bp
+    from booking.web.returning import bp as returning_bp
     from booking.web.staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(intake_bp)
+    app.register_blueprint(returning_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(desk_bp)

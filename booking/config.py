@@ -69,6 +69,8 @@ def from_environment() -> dict:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "API_HOLD_RATE_LIMIT": os.environ.get("API_HOLD_RATE_LIMIT", "20 per minute"),
+        # "Book a follow-up" (a one-time link by email), per IP address and per email address.
+        "PATIENT_LINK_RATE_LIMIT": os.environ.get("PATIENT_LINK_RATE_LIMIT", "5 per minute"),
         # Forms
         "WTF_CSRF_TIME_LIMIT": None,
         # Session cookies

@@ -61,3 +61,8 @@ from booking.clinical.models import (  # noqa: E402
 )
 
 __all__ += ["FeedToken", "NeedlingClearance", "ReviewDecision", "VisitOutcome"]
+
+# Returning patients' one-time sign-in links (booking/patients/links.py).
+from booking.patients.links import PatientSignInLink  # noqa: E402
+
+__all__ += ["PatientSignInLink"]

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
 from booking.accounts.models import RoleName, User
 from booking.accounts.service import create_staff_user
 from booking.demo import DEMO_PASSWORD, seed_demo_clinic
 from booking.extensions import db
+from booking.notify.models import OutboxMessage
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -131,3 +133,46 @@ def sign_in_browser(page: Page, base_url: str, email: str, password: str = DEMO_
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(base_url + STAFF_HOME)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Hello")
+
+
+# --- returning patients --------------------------------------------------------------------------
+
+RETURNING_ASK = "/returning/"
+SIGN_IN_LINK = re.compile(r"https?://[^/\s]+(/returning/link/[A-Za-z0-9_-]+)")
+
+
+def newest_sign_in_link(app: Flask, email: str) -> str:
+    """The path of the newest one-time link emailed to the address (read from the outbox)."""
+    with app.app_context():
+        body = db.session.scalars(
+            select(OutboxMessage.text_body)
+            .where(func.lower(OutboxMessage.recipient) == email.lower(),
+                   OutboxMessage.kind == "sign_in_link")
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+    assert body, f"no sign-in link was emailed to {email}"
+    match = SIGN_IN_LINK.search(body)
+    assert match, body
+    return match.group(1)
+
+
+def sign_in_returning_patient(client: FlaskClient, email: str) -> FlaskClient:
+    """A returning patient books a follow-up as a person would: types their email on "Book a
+    follow-up", opens the link from the email (its page has one button) and presses Continue;
+    they land on the follow-up visit types."""
+    app = client.application
+    csrf = app.config.get("WTF_CSRF_ENABLED")
+    form = client.get(RETURNING_ASK)
+    data = {"email": email}
+    if csrf:
+        data["csrf_token"] = csrf_token_in(form.get_data(as_text=True))
+    asked = client.post(RETURNING_ASK, data=data)
+    assert asked.status_code == 303, asked.get_data(as_text=True)[:2000]
+    link = newest_sign_in_link(app, email)
+    page = client.get(link)
+    assert page.status_code == 200, page.status_code
+    data = {"csrf_token": csrf_token_in(page.get_data(as_text=True))} if csrf else {}
+    signed_in = client.post(link, data=data)
+    assert signed_in.status_code == 303, signed_in.status_code
+    assert signed_in.location.endswith("/book/?kind=follow_up"), signed_in.location
+    return client

@@ -8,6 +8,7 @@ from booking.audit.service import record_audit
 from booking.clinic.service import get_clinic
 from booking.frontdesk.outcome import NOT_OFFERED, TAKEN, DeskActionRefused, Outcome, done, refused
 from booking.frontdesk.visits import local_start, when_said
+from booking.intake.service import may_book
 from booking.notify.receivers import queue_intake_request
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, Service, VisitKind
@@ -17,6 +18,10 @@ from booking.scheduling.service import (
     confirm_hold,
     find_free_slots,
     hold_slot,
+)
+
+FIRST_VISIT_NEEDED = (
+    "Book a first visit: this patient has no completed first-visit questionnaire yet."
 )
 
 
@@ -48,8 +53,11 @@ def book_for_caller(
     """Book a free time for a caller, confirmed at once, audited; refused when taken.
 
     The same hold as online bookings takes the time, so two desks and the website can never
-    give it twice; it is confirmed in the same transaction.
+    give it twice; it is confirmed in the same transaction. A follow-up is refused for a
+    patient with no completed first-visit intake (the same rule as online).
     """
+    if not may_book(service, patient.id):
+        return refused(FIRST_VISIT_NEEDED)
     try:
         start = local_start(day, wall, get_clinic().zone)
         visit = _hold_and_confirm(patient, service, start, now, practitioner_id)

@@ -104,17 +104,21 @@ def finish_booking(
     practitioner_id: int | None,
     now: datetime,
     submission: IntakeSubmission | None = None,
+    patient_id: int | None = None,
 ) -> Outcome:
-    """Book the held time for the patient with their screened answers, or say why not."""
+    """Book the held time for the patient with their screened answers, or say why not.
+
+    `patient_id`: the returning patient signed in by their link, when it is them booking.
+    """
     if submission is not None and submission.is_emergency:
-        return stop_for_emergency(hold, contact, submission)
+        return stop_for_emergency(hold, contact, submission, patient_id)
     held = _own_hold(hold)
     if held is None:
         booked = _already_booked(hold, contact)
         if booked is not None:
             return Booked(booked)
         return Taken(now, nearest_free_slots(service, now, now, practitioner_id))
-    patient = find_or_create_patient(**contact)
+    patient = _patient_for(contact, patient_id)
     release_other_holds(patient.id, keep_id=held.id)
     held.patient_id = patient.id
     status = submission.booking_status if submission else AppointmentStatus.CONFIRMED
@@ -128,14 +132,23 @@ def finish_booking(
     return Booked(held)
 
 
-def stop_for_emergency(hold: Hold, contact: Contact, submission: IntakeSubmission) -> Emergency:
+def stop_for_emergency(
+    hold: Hold, contact: Contact, submission: IntakeSubmission, patient_id: int | None = None
+) -> Emergency:
     """Emergency tier: no booking. The hold is given back at once and staff get a call-back."""
     held = _own_hold(hold)
     if held is not None:
         release_hold(held)
-    patient = find_or_create_patient(**contact)
+    patient = _patient_for(contact, patient_id)
     # No visit was booked, so the intake claims none: staff find it on the patient's page.
     return Emergency(record_intake(submission, patient, None))
+
+
+def _patient_for(contact: Contact, patient_id: int | None) -> Patient:
+    """The returning patient signed in by their link, else the one the typed details match
+    (or a new record): a signed-in patient's booking never lands on a look-alike record."""
+    found = db.session.get(Patient, patient_id) if patient_id is not None else None
+    return found or find_or_create_patient(**contact)
 
 
 # --- A visit booked by the desk: its own questionnaire -----------------------------------------

@@ -28,7 +28,7 @@ from booking.intake.questionnaire import (
 from booking.intake.screening import Level, Screening, Tier, emergency_screen, screen
 from booking.intake.signals import call_back_raised, intake_recorded
 from booking.patients.models import Patient
-from booking.scheduling.models import Appointment, AppointmentStatus, VisitKind
+from booking.scheduling.models import Appointment, AppointmentStatus, Service, VisitKind
 
 FIRST_VISIT = "first_visit"
 CHECK_IN = "check_in"
@@ -182,6 +182,35 @@ def had_recent_emergency(respondent: Respondent, now: datetime) -> bool:
         CallBack.patient_id.in_(same_person), CallBack.called_at.is_(None)
     )
     return bool(db.session.scalar(select(or_(recent_intake.exists(), open_call_back.exists()))))
+
+
+# --- Who may book a follow-up ----------------------------------------------------------------
+
+
+def has_completed_first_visit_intake(patient_id: int) -> bool:
+    """The patient has given a first-visit questionnaire that did not end in emergency care.
+
+    The one rule behind "a follow-up only for a patient we have assessed": the online flow, the
+    JSON API and the front desk all ask it through `may_book`.
+    """
+    found = db.session.scalar(
+        select(Intake.id)
+        .where(
+            Intake.patient_id == patient_id,
+            Intake.kind == FIRST_VISIT,
+            Intake.tier != Tier.EMERGENCY.value,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def may_book(service: Service, patient_id: int | None) -> bool:
+    """First visits are open to anyone; a follow-up needs a known patient with a completed
+    first-visit intake (None: nobody known, as through the API or before signing in)."""
+    if service.kind != VisitKind.FOLLOW_UP:
+        return True
+    return patient_id is not None and has_completed_first_visit_intake(patient_id)
 
 
 # --- Storing -------------------------------------------------------------------------------

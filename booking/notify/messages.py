@@ -38,6 +38,8 @@ from booking.notify.links import (
     manage_url,
     questions_url,
 )
+from booking.patients.links import LINK_LIFETIME
+from booking.patients.models import Patient
 from booking.scheduling.availability import Slot
 from booking.scheduling.models import (
     Appointment,
@@ -196,6 +198,37 @@ def waitlist_offer(entry: WaitlistEntry, slot: Slot) -> Email:
             "link": link,
         },
         html=False,
+    )
+
+
+def sign_in_link(patient: Patient, link: str) -> Email:
+    """A returning patient asked to book a follow-up: their one-time link, and nothing else."""
+    clinic = get_clinic()
+    return _render(
+        "sign_in_link",
+        f"Your link to book a follow-up at {clinic.name}",
+        {
+            "clinic": clinic,
+            "first_name": patient.first_name,
+            "link": link,
+            "minutes": int(LINK_LIFETIME.total_seconds() // 60),
+            "ask_again_url": external_url("returning.ask"),
+        },
+    )
+
+
+def first_visit_needed(patient: Patient) -> Email:
+    """Someone asked for a follow-up link for a patient we have not assessed yet: a follow-up
+    starts with a first visit and its health questions, so this says to book one."""
+    clinic = get_clinic()
+    return _render(
+        "first_visit_needed",
+        f"Book a first visit at {clinic.name}",
+        {
+            "clinic": clinic,
+            "first_name": patient.first_name,
+            "book_url": external_url("booking.choose_service", kind=VisitKind.FIRST_VISIT.value),
+        },
     )
 
 

@@ -27,6 +27,7 @@ stored, in the same transaction and before anything is sent (`on_intake_recorded
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, time, timedelta
 
 from flask import Flask
@@ -38,13 +39,17 @@ from booking.clinical.outcomes import needles_used
 from booking.db import now_utc
 from booking.extensions import db
 from booking.intake.models import CallBack, Intake
+from booking.intake.service import has_completed_first_visit_intake
 from booking.intake.signals import call_back_raised, intake_recorded
 from booking.intake.urgency import urgent_appointment_ids
 from booking.notify import messages
+from booking.notify.links import external_url
 from booking.notify.messages import Email
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.notify.outbox import enqueue, register_refresh, register_still_applies
+from booking.patients.links import hash_token, issue_sign_in_link
 from booking.patients.models import Patient
+from booking.patients.service import patients_with_email
 from booking.scheduling.availability import Slot
 from booking.scheduling.models import (
     IN_PATIENT_CALENDAR_STATUSES,
@@ -73,6 +78,8 @@ STAFF_REVIEW_ALERT = "staff_review_alert"
 STAFF_CALL_BACK_ALERT = "staff_call_back_alert"
 INTAKE_REQUEST = "intake_request"
 WAITLIST_OFFER = "waitlist_offer"
+SIGN_IN_LINK = "sign_in_link"
+FIRST_VISIT_NEEDED = "first_visit_needed"
 
 REMINDER_AT = time(10, 0)  # clinic time, the day before the visit
 AFTER_CARE_DELAY = timedelta(hours=2)
@@ -298,6 +305,29 @@ def queue_intake_request(appointment: Appointment) -> bool:
     email = messages.intake_request(appointment)
     key = f"intake-request:{appointment.id}"
     return _enqueue(key, INTAKE_REQUEST, patient.email, email, appointment.id) is not None
+
+
+def queue_sign_in_links(email: str, now: datetime) -> int:
+    """Someone asked to book a follow-up with this email: one email per patient who has it
+    (families share an address), each greeting its patient by first name. How many were
+    queued; the asker is never told (the page answers the same for any address)."""
+    return sum(queue_sign_in_link(patient, now) for patient in patients_with_email(email))
+
+
+def queue_sign_in_link(patient: Patient, now: datetime) -> bool:
+    """Email the patient a one-time link to book a follow-up; a patient with no completed
+    first-visit questionnaire is asked to book a first visit instead (and gets no link)."""
+    if not patient.email:
+        return False
+    if has_completed_first_visit_intake(patient.id):
+        token = issue_sign_in_link(patient.id, now)
+        link = external_url("returning.open_link", token=token)
+        key = f"sign-in-link:{patient.id}:{hash_token(token)[:16]}"
+        kind, email = SIGN_IN_LINK, messages.sign_in_link(patient, link)
+    else:
+        key = f"first-visit-needed:{patient.id}:{now:%Y%m%dT%H%M%S}:{secrets.token_hex(4)}"
+        kind, email = FIRST_VISIT_NEEDED, messages.first_visit_needed(patient)
+    return _enqueue(key, kind, patient.email, email) is not None
 
 
 def reminder_time(starts_at: datetime) -> datetime:

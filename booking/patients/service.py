@@ -32,3 +32,15 @@ def find_or_create_patient(
     patient.phone = phone.strip()
     db.session.flush()
     return patient
+
+
+def patients_with_email(email: str) -> list[Patient]:
+    """Every patient with this email address, whatever its case (families share addresses)."""
+    email = email.strip().lower()
+    if not email:
+        return []
+    return list(
+        db.session.scalars(
+            select(Patient).where(func.lower(Patient.email) == email).order_by(Patient.id)
+        )
+    )

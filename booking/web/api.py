@@ -17,6 +17,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional, ValidationE
 from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db, limiter
+from booking.intake.service import may_book
 from booking.scheduling.availability import Slot
 from booking.scheduling.models import Appointment, Practitioner, Service
 from booking.scheduling.service import (
@@ -36,6 +37,10 @@ MAX_DAYS = 31
 HOLD_RATE_LIMIT = "20 per minute"
 PASSED = "That time has passed."
 NOT_OFFERED = "That time is not offered. Choose one of the times from /api/v1/availability."
+FOLLOW_UP_BY_LINK = (
+    "Follow-ups are booked through the clinic's returning-patient link: the patient asks for "
+    "one by email at {url}. Hold a first visit here instead."
+)
 
 
 # --- Input ----------------------------------------------------------------------------------
@@ -126,6 +131,13 @@ class HoldForm(ApiForm):
         self.now = now
         super().__init__(formdata)
 
+    def validate_service(self, field: StringField) -> None:
+        """A follow-up needs a known patient, and the API knows nobody (a continue_url can be
+        opened by anyone): follow-ups are refused here, by the same rule as everywhere."""
+        super().validate_service(field)
+        if not may_book(self.chosen_service, None):
+            raise ValidationError(FOLLOW_UP_BY_LINK.format(url=returning_url()))
+
     def validate_practitioner_id(self, field: StringField) -> None:
         self.chosen_practitioner_id = practitioner_for(field.data.strip(), self.chosen_service)
 
@@ -196,6 +208,14 @@ def continue_url(hold: Appointment) -> str:
     except BuildError:
         # An app built without the booking flow still hands out the same address.
         return f"{request.host_url}book/resume/{hold.id}/{hold.hold_key}"
+
+
+def returning_url() -> str:
+    """The public "Book a follow-up" page, where returning patients ask for their link."""
+    try:
+        return url_for("returning.ask", _external=True)
+    except BuildError:
+        return f"{request.host_url}returning/"
 
 
 def hold_json(hold: Appointment, zone: ZoneInfo) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
 from booking.intake.completion import Emergency, Outcome, Taken
+from booking.intake.service import may_book
 from booking.intake.urgency import urgent_appointment_ids
 from booking.scheduling.availability import Slot
 from booking.scheduling.models import (
@@ -23,6 +24,7 @@ from booking.scheduling.models import (
     AppointmentStatus,
     Practitioner,
     Service,
+    VisitKind,
 )
 from booking.scheduling.service import (
     SlotNotOffered,
@@ -38,9 +40,10 @@ from booking.scheduling.service import (
     release_hold,
 )
 from booking.web.booking_flow import CONFIRMED_KEY, EMERGENCY_KEY, BookingFlow
-from booking.web.forms import ContactForm, HoldForm
+from booking.web.forms import ButtonForm, ContactForm, HoldForm
 from booking.web.intake_flow import IntakeDraft, resume_url
 from booking.web.parsing import parse_day
+from booking.web.returning import contact_details, remembered_patient, remembered_patient_id
 
 bp = Blueprint("booking", __name__, url_prefix="/book")
 WEEK = 7
@@ -58,15 +61,44 @@ def chosen_practitioner(service: Service, value: str) -> Practitioner | None:
     return found[0] if found else abort(404)
 
 
+def follow_up_refused(service: Service | None, flow: BookingFlow | None = None):
+    """A follow-up is for the signed-in returning patient with a completed first-visit intake
+    (and a booking in progress must be theirs): anyone else is sent to "Book a follow-up",
+    which also offers a first visit. None when the visit may be booked."""
+    if service is None or service.kind != VisitKind.FOLLOW_UP:
+        return None
+    patient_id = remembered_patient_id()
+    mine = flow is None or flow.patient_id == patient_id
+    if mine and may_book(service, patient_id):
+        return None
+    return redirect(url_for("returning.ask"), code=303)
+
+
+def booking_for(service: Service) -> int | None:
+    """Whose booking a new flow is: the signed-in patient's for a follow-up, else nobody's yet
+    (a first visit is matched to a patient by the details typed)."""
+    return remembered_patient_id() if service.kind == VisitKind.FOLLOW_UP else None
+
+
 @bp.get("/")
 def choose_service():
-    services = db.session.scalars(select(Service).where(Service.active).order_by(Service.id))
-    return render_template("booking/choose_service.html", services=list(services))
+    kind = request.args.get("kind")
+    query = select(Service).where(Service.active).order_by(Service.id)
+    if kind in set(VisitKind):
+        query = query.where(Service.kind == VisitKind(kind))
+    return render_template(
+        "booking/choose_service.html",
+        services=list(db.session.scalars(query)),
+        kind=kind,
+        patient=remembered_patient(),
+    )
 
 
 @bp.get("/<slug>")
 def choose_practitioner(slug: str):
     service = service_or_404(slug)
+    if refused := follow_up_refused(service):
+        return refused
     practitioners = bookable_practitioners(service)
     return render_template(
         "booking/choose_practitioner.html", service=service, practitioners=practitioners
@@ -76,6 +108,8 @@ def choose_practitioner(slug: str):
 @bp.get("/<slug>/times")
 def times(slug: str):
     service = service_or_404(slug)
+    if refused := follow_up_refused(service):
+        return refused
     practitioner_value = request.args.get("practitioner", "any")
     practitioner = chosen_practitioner(service, practitioner_value)
     now = now_utc()
@@ -96,9 +130,12 @@ def hold():
     if not form.validate():
         abort(400)
     service = form.chosen_service() or abort(404)
+    if refused := follow_up_refused(service):
+        return refused
+    patient_id = booking_for(service)
     flow = BookingFlow.load()
-    if flow is None or flow.service_id != service.id:
-        flow = BookingFlow(service_id=service.id)
+    if flow is None or (flow.service_id, flow.patient_id) != (service.id, patient_id):
+        flow = BookingFlow(service_id=service.id, patient_id=patient_id)
     flow.practitioner = form.practitioner.data or "any"
     now = now_utc()
     try:
@@ -129,7 +166,13 @@ def resume_hold(hold_id: int, key: str):
     found = find_live_hold(hold_id, key, now_utc())
     if found is None:
         return render_template("booking/hold_ended.html"), 410
-    flow = BookingFlow(service_id=found.service_id, practitioner=str(found.practitioner_id))
+    if refused := follow_up_refused(found.service):
+        return refused
+    flow = BookingFlow(
+        service_id=found.service_id,
+        practitioner=str(found.practitioner_id),
+        patient_id=booking_for(found.service),
+    )
     flow.take_hold(found)
     flow.save()
     return redirect(url_for(".details"), code=303)
@@ -140,6 +183,10 @@ def details():
     flow = BookingFlow.load()
     if flow is None or flow.hold_id is None:
         return redirect(url_for(".choose_service"))
+    if refused := follow_up_refused(flow.service, flow):
+        return refused
+    if flow.patient_id is not None:
+        return returning_details(flow)
     form = ContactForm(data=flow.contact() if flow.details else None)
     if form.validate_on_submit():
         flow.details = form.to_session()
@@ -148,12 +195,37 @@ def details():
         return redirect(url_for("intake.step", step_id=first_step.id), code=303)
     held = flow.hold()
     if held is None:
-        now = now_utc()
-        gone = Taken(now, nearest_free_slots(flow.service, now, now, flow.practitioner_id))
-        return show_outcome(flow, gone)
+        return time_gone(flow)
     seconds_left = hold_seconds_left(held, now_utc())
     page = render_template("booking/details.html", form=form, hold=held, seconds_left=seconds_left)
     return page, 422 if form.is_submitted() else 200
+
+
+def returning_details(flow: BookingFlow):
+    """The signed-in patient's details come from their record: shown, never typed again."""
+    patient = remembered_patient() or abort(404)
+    form = ButtonForm()
+    if form.validate_on_submit():
+        flow.details = contact_details(patient)
+        flow.save()
+        first_step = IntakeDraft(flow).steps[0]
+        return redirect(url_for("intake.step", step_id=first_step.id), code=303)
+    held = flow.hold()
+    if held is None:
+        return time_gone(flow)
+    return render_template(
+        "booking/details_returning.html",
+        form=form,
+        patient=patient,
+        hold=held,
+        seconds_left=hold_seconds_left(held, now_utc()),
+    ), 400 if form.is_submitted() else 200
+
+
+def time_gone(flow: BookingFlow):
+    now = now_utc()
+    gone = Taken(now, nearest_free_slots(flow.service, now, now, flow.practitioner_id))
+    return show_outcome(flow, gone)
 
 
 def show_outcome(flow: BookingFlow, outcome: Outcome):

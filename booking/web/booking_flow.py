@@ -26,6 +26,8 @@ class BookingFlow:
     details: dict[str, str] = field(default_factory=dict)
     # Steps after the contact details (the intake) keep their answers here.
     extra: dict[str, Any] = field(default_factory=dict)
+    # A follow-up's signed-in returning patient (booking/web/returning.py); None for a first visit.
+    patient_id: int | None = None
 
     @classmethod
     def load(cls) -> BookingFlow | None:

@@ -116,3 +116,22 @@ class ContactForm(FlaskForm):
             "email": self.email.data.strip(),
             "phone": self.phone.data.strip(),
         }
+
+
+class FollowUpEmailForm(FlaskForm):
+    """"Book a follow-up": the email address only; the answer is the same for any address."""
+
+    email = EmailField(
+        "Your email address",
+        validators=[
+            DataRequired("Enter your email address."),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            Length(max=254),
+        ],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        render_kw={"autocomplete": "email", "spellcheck": "false"},
+    )
+
+
+class ButtonForm(FlaskForm):
+    """No fields: the CSRF token of a form that is one button (Continue, Sign out)."""

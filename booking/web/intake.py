@@ -96,7 +96,9 @@ def step(step_id: str):
     if shown.safety:
         emergency = early_emergency(draft.kind, draft.raw, respondent(draft), *clock())
         if emergency is not None:  # the very next page is the emergency advice
-            outcome = stop_for_emergency(hold_of(draft), draft.store.contact(), emergency)
+            outcome = stop_for_emergency(
+                hold_of(draft), draft.store.contact(), emergency, draft.store.patient_id
+            )
             return show_outcome(draft.store, outcome)
     after = draft.url_after(shown)
     return redirect(after, code=303) if after else finish(draft)
@@ -138,7 +140,8 @@ def finish(draft: IntakeDraft[BookingFlow], consent: Consent | None = None):
     if submission is None:  # a step changed after it was checked: show it again
         return redirect(draft.resume_url(), code=303)
     outcome = finish_booking(
-        hold_of(draft), flow.contact(), flow.service, flow.practitioner_id, now, submission
+        hold_of(draft), flow.contact(), flow.service, flow.practitioner_id, now, submission,
+        patient_id=flow.patient_id,
     )
     return show_outcome(flow, outcome)
 

@@ -1,4 +1,5 @@
-"""A first-visit booking with its intake, through the real pages in Chromium at phone width.
+"""Bookings through the real pages in Chromium at phone width: a first visit with its intake,
+and a returning patient's follow-up through the one-time link emailed to them.
 
 Every step page is checked with axe and saved as a screenshot (test-artifacts/screenshots/).
 """
@@ -12,9 +13,13 @@ from sqlalchemy import select
 
 from booking.extensions import db
 from booking.intake.models import CallBack, Intake
-from booking.intake.questionnaire import FIRST_VISIT_STEPS, Step
+from booking.intake.questionnaire import CHECK_IN_STEPS, FIRST_VISIT_STEPS, Step
+from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, AppointmentStatus
 from tests.browser.helpers import assert_no_horizontal_scroll, check_accessibility, screenshot
+from tests.clinician.helpers import add_intake
+from tests.factories import make_patient
+from tests.helpers import newest_sign_in_link
 
 CONTACT = {
     "First name": "Robin",
@@ -251,3 +256,96 @@ def test_the_intake_works_without_javascript(live_server, no_js_page):
     walk_to_consent(page, live_server.url, "nojs", safety)
     give_consent(page, "nojs")
     expect(page.get_by_role("heading", level=1)).to_have_text("You're booked")
+
+
+# --- A returning patient's follow-up -------------------------------------------------------------
+
+
+def returning_patient(live_server) -> int:
+    """Robin had a first visit: their record and a clear first-visit questionnaire."""
+    with live_server.app.app_context():
+        robin = make_patient(first_name="Robin", last_name="Hale", email="robin.hale@example.com",
+                             phone="555 010 2030")
+        add_intake(robin)
+        db.session.commit()
+        return robin.id
+
+
+def test_a_returning_patient_books_a_follow_up_from_the_home_page(live_server, page):
+    """Every tap from the home page to the booked follow-up, counted: nothing is typed but the
+    email address and the check-in's answers."""
+    robin = returning_patient(live_server)
+    taps = 0
+
+    def tap(locator) -> None:
+        nonlocal taps
+        taps += 1
+        locator.click()
+
+    page.goto(live_server.url + "/")
+    tap(page.get_by_role("link", name="Book a follow-up"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Book a follow-up")
+    expect(page.get_by_role("link", name="Book a first visit")).to_be_visible()
+    look(page, "follow-up-ask-phone")
+    page.get_by_label("Your email address").fill("Robin.Hale@example.com")
+    tap(page.get_by_role("button", name="Email me a link"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    expect(page.get_by_text("If we know this email, we have sent a link")).to_be_visible()
+    look(page, "follow-up-sent-phone")
+
+    taps += 1  # the link in the email
+    page.goto(live_server.url + newest_sign_in_link(live_server.app, "robin.hale@example.com"))
+    look(page, "follow-up-link-phone")
+    tap(page.get_by_role("button", name="Continue"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Which follow-up would you like?")
+    expect(page.get_by_text("Booking for Robin Hale")).to_be_visible()
+    look(page, "follow-up-types-phone")
+    tap(page.get_by_role("link", name="Follow-up dry needling"))
+    tap(page.get_by_role("link", name="First available"))
+    tap(page.locator("button.slot").first)
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your details")
+    record = page.locator("dl.record")
+    for shown in ("Robin Hale", "robin.hale@example.com", "555 010 2030"):
+        expect(record).to_contain_text(shown)
+    expect(page.locator("main input:not([type=hidden])")).to_have_count(0)  # nothing to retype
+    expect(page.get_by_role("button", name="Not you? Sign out")).to_be_visible()
+    look(page, "follow-up-details-phone")
+    tap(page.get_by_role("button", name="Continue"))
+
+    progress, safety, changes = CHECK_IN_STEPS
+    expect(page.get_by_role("heading", level=1)).to_have_text(progress.title)
+    page.get_by_label("How bad is your pain right now?").fill("3")
+    page.get_by_label("In the last 7 days, how many were bad days for your back?").fill("1")
+    look(page, "follow-up-step-progress-phone")
+    tap(page.get_by_role("button", name="Continue"))
+    for step in (safety, changes):
+        expect(page.get_by_role("heading", level=1)).to_have_text(step.title)
+        answer_no_to_everything(page, step)
+        tap(page.get_by_role("button", name="Continue"))
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("You're booked")
+    look(page, "follow-up-confirmed-phone")
+    assert taps == 11
+    with live_server.app.app_context():
+        (booked,) = db.session.scalars(select(Appointment).where(Appointment.patient_id == robin))
+        assert (booked.status, booked.service.slug) == (AppointmentStatus.CONFIRMED, "follow-up")
+        assert db.session.scalars(select(Intake.kind).where(Intake.patient_id == robin)).all() \
+            == ["first_visit", "check_in"]
+        # Nobody new: the booking is on Robin's own record.
+        robins = db.session.scalars(select(Patient).where(Patient.first_name == "Robin")).all()
+        assert [p.id for p in robins] == [robin]
+
+
+def test_a_stranger_asking_for_a_follow_up_is_offered_a_first_visit(live_server, page):
+    page.goto(live_server.url + "/book/")
+    page.get_by_role("link", name="Follow-up dry needling").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Book a follow-up")
+    page.get_by_role("link", name="Book a first visit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Book a first visit")
+    expect(page.get_by_role("link", name="Follow-up dry needling")).to_have_count(0)
+    look(page, "first-visit-types-phone")
+    response = page.goto(live_server.url + "/returning/link/not-a-real-link")
+    assert response is not None and response.status == 410
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link has expired")
+    look(page, "follow-up-link-expired-phone")

@@ -27,6 +27,7 @@ from booking.scheduling.models import (
     TimeOff,
 )
 from tests.browser.helpers import assert_no_horizontal_scroll, check_accessibility, screenshot
+from tests.clinician.helpers import add_intake
 from tests.helpers import DEMO_STAFF, sign_in_browser
 
 DESK_EMAIL = DEMO_STAFF[RoleName.FRONT_DESK]
@@ -127,6 +128,12 @@ def test_day_view_scrolls_inside_its_box_on_a_phone(live_server, page, working_d
 
 def test_book_a_phone_caller(live_server, desktop_page, working_day):
     page = desktop_page
+    with live_server.app.app_context():
+        # Ana had her first visit (the demo has no intakes): she may book a follow-up.
+        ana = db.session.scalar(select(Patient).where(Patient.last_name == "Silva",
+                                                      Patient.first_name == "Ana"))
+        add_intake(ana)
+        db.session.commit()
     sign_in_browser(page, live_server.url, DESK_EMAIL)
     page.goto(live_server.url + "/staff/desk/day")
     page.get_by_role("link", name="Book a phone caller").click()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import time_machine
@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from booking.accounts.models import RoleName
 from booking.extensions import db
 from booking.scheduling.models import VisitKind
+from tests.clinician.helpers import add_intake
 from tests.desk.helpers import DESK_EMAIL, DESK_TEST_CONFIG, MAYA_EMAIL, NOW
 from tests.factories import make_patient, make_practitioner, make_service
 from tests.helpers import STAFF_PASSWORD, make_staff, make_staff_app, sign_in
@@ -46,7 +47,8 @@ def frozen() -> Iterator[None]:
 
 @pytest.fixture
 def clinic(app: Flask, frozen) -> Clinic:
-    """Maya and Sam work Monday to Friday 9:00–17:00; two services; two patients; staff."""
+    """Maya and Sam work Monday to Friday 9:00–17:00; two services; two returning patients
+    (each gave a first-visit questionnaire, so they may book follow-ups); staff."""
     with app.app_context():
         follow_up = make_service(slug="follow-up", name="Follow-up dry needling", minutes=30)
         first_visit = make_service(
@@ -58,6 +60,8 @@ def clinic(app: Flask, frozen) -> Clinic:
                            phone="(555) 010-4400", date_of_birth=date(1971, 4, 2))
         ben = make_patient(first_name="Ben", last_name="Walker", email="ben@example.com",
                            phone="555.777.1234", date_of_birth=date(1985, 9, 14))
+        add_intake(ana, submitted_at=NOW - timedelta(days=30))
+        add_intake(ben, submitted_at=NOW - timedelta(days=30))
         make_staff(DESK_EMAIL, RoleName.FRONT_DESK, name="Dana")
         make_staff(MAYA_EMAIL, RoleName.PRACTITIONER, name="Maya")
         db.session.commit()

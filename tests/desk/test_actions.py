@@ -227,12 +227,12 @@ def test_add_a_new_caller_then_book_a_free_time_confirmed_at_once(app, desk, cli
     created = desk.post("/staff/desk/patients", data=NEW_CALLER)
     assert created.status_code == 303
     patient_id = int(re.search(r"patient=(\d+)", created.location).group(1))
-    choose = desk.get(f"/staff/desk/book?patient={patient_id}&service={clinic.follow_up}"
+    choose = desk.get(f"/staff/desk/book?patient={patient_id}&service={clinic.first_visit}"
                       f"&practitioner={clinic.maya}&day=2026-11-24").get_data(as_text=True)
     assert "Cara Jones" in choose
     assert 'name="time" value="09:00"' in choose
     booked = desk.post("/staff/desk/book", data={
-        "patient": patient_id, "service": clinic.follow_up, "practitioner": clinic.maya,
+        "patient": patient_id, "service": clinic.first_visit, "practitioner": clinic.maya,
         "day": "2026-11-24", "time": "09:00",
     })
     assert booked.status_code == 303
@@ -243,6 +243,33 @@ def test_add_a_new_caller_then_book_a_free_time_confirmed_at_once(app, desk, cli
     assert row.starts_at == local(TOMORROW, 9)
     assert "appointment.booked" in audit_actions(app, appointment_id)
     assert "Booked Cara Jones" in desk.get(booked.location).get_data(as_text=True)
+
+
+def test_a_new_caller_cannot_be_booked_a_follow_up(app, desk, clinic):
+    created = desk.post("/staff/desk/patients", data=NEW_CALLER)
+    patient_id = int(re.search(r"patient=(\d+)", created.location).group(1))
+    response = desk.post("/staff/desk/book", data={
+        "patient": patient_id, "service": clinic.follow_up, "practitioner": clinic.maya,
+        "day": "2026-11-24", "time": "09:00",
+    })
+    assert response.status_code == 409
+    assert ("Book a first visit: this patient has no completed first-visit questionnaire yet."
+            in response.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.scalar(select(Appointment)) is None
+    # A first visit whose questionnaire called for emergency care does not count either.
+    add(app, lambda: call_back_for(patient_id))
+    again = desk.post("/staff/desk/book", data={
+        "patient": patient_id, "service": clinic.follow_up, "practitioner": "any",
+        "day": "2026-11-24", "time": "09:00",
+    })
+    assert again.status_code == 409
+    # Ana gave hers: the same time is booked for her.
+    booked = desk.post("/staff/desk/book", data={
+        "patient": clinic.ana, "service": clinic.follow_up, "practitioner": clinic.maya,
+        "day": "2026-11-24", "time": "09:00",
+    })
+    assert booked.status_code == 303
 
 
 def test_a_caller_with_missing_details_keeps_what_was_typed(app, desk, clinic):

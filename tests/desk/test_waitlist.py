@@ -14,8 +14,10 @@ from booking.patients.models import Patient
 from booking.scheduling.availability import Slot
 from booking.scheduling.models import Service, WaitlistEntry, WaitlistStatus
 from booking.scheduling.waitlist import add_to_waitlist, offer_freed_time
+from tests.clinician.helpers import add_intake
 from tests.desk.helpers import NOW, add, local, visit
 from tests.factories import make_patient
+from tests.helpers import sign_in_returning_patient
 
 TUESDAY = date(2026, 11, 24)
 FRIDAY = date(2026, 11, 27)
@@ -135,7 +137,11 @@ def test_first_to_hold_the_offered_time_gets_it_the_other_is_shown_nearest_times
     desk.post(f"/staff/desk/appointments/{waiting}/cancel", data={"reason": "Cancelled"})
     start = local(TUESDAY, 10).isoformat()
     form = {"service": clinic.follow_up, "practitioner": clinic.maya, "start": start}
-    ben, cara = app.test_client(), app.test_client()
+    add(app, lambda: add_intake(db.session.scalar(
+        select(Patient).where(Patient.first_name == "Cara"))).id)  # Cara had her first visit
+    # A follow-up is booked through each patient's own link from "Book a follow-up".
+    ben = sign_in_returning_patient(app.test_client(), "ben@example.com")
+    cara = sign_in_returning_patient(app.test_client(), "cara@example.com")
     times_page = ben.get(f"/book/follow-up/times?practitioner={clinic.maya}&start=2026-11-24")
     assert f'value="{start}"' in times_page.get_data(as_text=True)
     assert ben.post("/book/hold", data=form).status_code == 303

@@ -7,7 +7,7 @@ a time taken meanwhile; stored intakes never change.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -32,7 +32,9 @@ from booking.notify.models import OutboxMessage
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, AppointmentStatus, VisitKind
 from booking.scheduling.service import find_free_slots
-from tests.factories import make_appointment, make_practitioner, make_service
+from tests.clinician.helpers import add_intake
+from tests.factories import make_appointment, make_patient, make_practitioner, make_service
+from tests.helpers import sign_in_returning_patient
 
 EVERY_DAY = {day: [("08:00", "18:00")] for day in range(7)}
 EMERGENCY_PAGE = "/book/intake/outcome"
@@ -90,6 +92,36 @@ def start_booking(client, app: Flask, service_id: int, contact: dict | None = No
     response = client.post("/book/details", data=contact or CONTACT)
     assert response.status_code == 303
     return response.location
+
+
+def returning_patient(app: Flask, contact: dict | None = None) -> int:
+    """A patient who had their first visit: their record and a clear first-visit intake."""
+    contact = contact or CONTACT
+    with app.app_context():
+        patient = make_patient(**{**contact, "date_of_birth": date.fromisoformat(
+            contact["date_of_birth"])})
+        add_intake(patient)
+        db.session.commit()
+        return patient.id
+
+
+def start_follow_up(client, app: Flask, service_id: int, email: str = CONTACT["email"]) -> str:
+    """Sign in with the emailed link, hold the first free follow-up time and go on with the
+    details the clinic holds (nothing typed); returns the check-in's first page."""
+    sign_in_returning_patient(client, email)
+    (start,) = free_starts(app, service_id)
+    response = hold(client, service_id, start)
+    assert response.status_code == 303 and response.location.endswith("/book/details")
+    response = client.post("/book/details")
+    assert response.status_code == 303
+    return response.location
+
+
+def check_in_intake(app: Flask) -> Intake:
+    with app.app_context():
+        (intake,) = db.session.scalars(select(Intake).where(Intake.kind == "check_in")).all()
+        db.session.expunge_all()
+        return intake
 
 
 def default_answers(steps: tuple[Step, ...]) -> dict[str, Any]:
@@ -578,15 +610,16 @@ def test_double_submit_shows_the_booking_made(client, app, services):
 
 
 def test_follow_up_runs_the_check_in_without_consent(client, app, services):
-    path = start_booking(client, app, services["follow"])
+    patient_id = returning_patient(app)
+    path = start_follow_up(client, app, services["follow"])
     assert path.endswith("/book/intake/progress")
     answers = default_answers(CHECK_IN_STEPS)
 
     response = answer_steps(client, CHECK_IN_STEPS, answers, path)
 
     assert response.location.endswith("/book/confirmed")
-    intake = only_intake(app)
-    assert (intake.kind, intake.tier) == ("check_in", "clear")
+    intake = check_in_intake(app)
+    assert (intake.kind, intake.tier, intake.patient_id) == ("check_in", "clear", patient_id)
     assert intake.consent_version is None
     assert set(intake.answers) >= {"pain_now", "bad_days_week", "bladder_start"}
     assert "pain_areas" not in intake.answers
@@ -594,7 +627,8 @@ def test_follow_up_runs_the_check_in_without_consent(client, app, services):
 
 
 def test_follow_up_check_in_is_screened_the_same_way(client, app, services):
-    path = start_booking(client, app, services["follow"])
+    returning_patient(app)
+    path = start_follow_up(client, app, services["follow"])
     answers = {
         **default_answers(CHECK_IN_STEPS),
         "bladder_start": "yes",
@@ -604,7 +638,7 @@ def test_follow_up_check_in_is_screened_the_same_way(client, app, services):
     response = answer_steps(client, CHECK_IN_STEPS, answers, path)
 
     assert response.location.endswith(EMERGENCY_PAGE)
-    assert only_intake(app).tier == "emergency"
+    assert check_in_intake(app).tier == "emergency"
     assert appointments(app)[0].status == AppointmentStatus.EXPIRED
     with app.app_context():
         assert len(db.session.scalars(select(CallBack)).all()) == 1
@@ -612,7 +646,7 @@ def test_follow_up_check_in_is_screened_the_same_way(client, app, services):
 
 def test_returning_patients_new_answers_make_a_new_intake(client, app, services):
     book_first_visit(client, app, services)
-    path = start_booking(client, app, services["follow"])
+    path = start_follow_up(client, app, services["follow"])
     answers = {**default_answers(CHECK_IN_STEPS), "pain_now": "2"}
     answer_steps(client, CHECK_IN_STEPS, answers, path)
 
@@ -734,7 +768,8 @@ def test_unknown_step_is_not_found(client, app, services):
     assert client.get("/book/intake/nonsense").status_code == 404
     # A follow-up booking has no first-visit steps and no consent step.
     client2 = app.test_client()
-    start_booking(client2, app, services["follow"], {**CONTACT, "email": "b@example.com"})
+    returning_patient(app, {**CONTACT, "email": "b@example.com"})
+    start_follow_up(client2, app, services["follow"], "b@example.com")
     assert client2.get("/book/intake/pain").status_code == 404
     assert client2.get("/book/intake/consent").location.endswith("/book/intake/progress")
 

@@ -11,7 +11,13 @@ from flask import Flask
 
 from booking.clinic.service import get_clinic
 from booking.extensions import db
-from booking.scheduling.models import Appointment, AppointmentStatus, Service
+from booking.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Practitioner,
+    Service,
+    VisitKind,
+)
 from booking.web.parsing import MAX_ID
 from tests.factories import make_practitioner, make_service
 
@@ -39,11 +45,15 @@ def frozen():
 
 @pytest.fixture
 def clinic(app: Flask, frozen):
-    """A follow-up service offered by two practitioners (09:00–17:00 every day), committed."""
+    """A first-visit service offered by two practitioners (09:00–17:00 every day), committed.
+
+    (Follow-ups cannot be held through the API: see the test at the end of the holds.)
+    """
     with app.app_context():
         get_clinic()
-        service = make_service(slug="follow-up", name="Follow-up", minutes=30,
-                               description="A treatment session.")
+        service = make_service(slug="first-visit", name="First visit", minutes=30,
+                               description="Assessment and treatment.",
+                               kind=VisitKind.FIRST_VISIT)
         first = make_practitioner([service], hours=EVERY_DAY, title="Physiotherapist")
         second = make_practitioner([service], hours=EVERY_DAY)
         db.session.commit()
@@ -67,11 +77,11 @@ def test_services_lists_the_active_ones(app, client, clinic):
         "services": [
             {
                 "id": clinic["service"],
-                "slug": "follow-up",
-                "name": "Follow-up",
-                "description": "A treatment session.",
+                "slug": "first-visit",
+                "name": "First visit",
+                "description": "Assessment and treatment.",
                 "minutes": 30,
-                "kind": "follow_up",
+                "kind": "first_visit",
             }
         ]
     }
@@ -97,7 +107,7 @@ def test_availability_defaults_to_a_week_from_today_for_anyone(client, clinic):
     body = response.get_json()
     assert body["timezone"] == "America/New_York"
     assert (body["from"], body["days"]) == ("2026-11-20", 7)
-    assert body["service"]["slug"] == "follow-up"
+    assert body["service"]["slug"] == "first-visit"
     # Today from 14:00 (two hours' notice), then six whole days, for both practitioners.
     assert body["slots"][0] == {
         "start": "2026-11-20T14:00:00-05:00",
@@ -109,7 +119,7 @@ def test_availability_defaults_to_a_week_from_today_for_anyone(client, clinic):
 
 
 def test_availability_for_one_practitioner_by_service_slug(client, clinic):
-    query = f"service=follow-up&practitioner={clinic['second']}&from=2026-11-23&days=1"
+    query = f"service=first-visit&practitioner={clinic['second']}&from=2026-11-23&days=1"
     body = client.get(f"/api/v1/availability?{query}").get_json()
     assert (body["from"], body["days"]) == ("2026-11-23", 1)
     assert {slot["practitioner_id"] for slot in body["slots"]} == {clinic["second"]}
@@ -168,7 +178,7 @@ def test_availability_refuses_bad_questions(app, client, clinic, query, field, m
 
 
 def test_availability_reaches_the_latest_day_without_overflowing(client, clinic):
-    response = client.get("/api/v1/availability?service=follow-up&from=2200-12-31&days=31")
+    response = client.get("/api/v1/availability?service=first-visit&from=2200-12-31&days=31")
     assert response.status_code == 200
     assert response.get_json()["from"] == "2200-12-31"
 
@@ -220,7 +230,7 @@ def test_a_hold_is_created_with_a_link_to_finish_booking(app, client, clinic):
 
 @pytest.mark.parametrize("anyone", [None, "any"])
 def test_a_hold_for_anyone_by_slug_and_utc_time(client, clinic, anyone):
-    response = hold(client, service="follow-up", practitioner_id=anyone,
+    response = hold(client, service="first-visit", practitioner_id=anyone,
                     start="2026-11-23T15:00:00Z")
     assert response.status_code == 201
     assert response.get_json()["start"] == "2026-11-23T10:00:00-05:00"
@@ -249,6 +259,27 @@ def test_anyone_free_still_gets_the_time_when_one_practitioner_is_taken(client, 
     assert (first.status_code, second.status_code) == (201, 201)
     assert second.get_json()["practitioner_id"] == clinic["second"]
     assert hold(client, **body).status_code == 409
+
+
+def test_a_follow_up_cannot_be_held_through_the_api(app, client, clinic):
+    """Whoever opens a continue_url finishes the booking: the API knows no patient, and a
+    follow-up is only for a returning patient signed in through their email link."""
+    with app.app_context():
+        follow_up = make_service(slug="follow-up", minutes=30)
+        follow_up.practitioners = [db.session.get(Practitioner, clinic["first"])]
+        db.session.commit()
+        follow_up_id = follow_up.id
+    for service in (follow_up_id, "follow-up"):
+        response = hold(client, service=service, start=iso(MONDAY, 10))
+        assert response.status_code == 422
+        assert response.get_json() == {"error": "invalid", "fields": {"service": (
+            "Follow-ups are booked through the clinic's returning-patient link: the patient "
+            "asks for one by email at http://localhost/returning/. Hold a first visit here "
+            "instead.")}}
+    with app.app_context():
+        assert db.session.query(Appointment).count() == 0
+    # Their free times can still be read: they say nothing about anybody.
+    assert client.get("/api/v1/availability?service=follow-up").status_code == 200
 
 
 START_HELP = "Give the time in ISO 8601 with its UTC offset, like 2026-11-23T09:00:00-05:00."
@@ -325,7 +356,7 @@ def test_a_body_that_is_not_a_json_object_is_refused(client, clinic, data, conte
 def test_holds_need_no_csrf_token(make_app, frozen):
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
-        service = make_service(minutes=30)
+        service = make_service(minutes=30, kind=VisitKind.FIRST_VISIT)
         make_practitioner([service], hours=EVERY_DAY)
         db.session.commit()
         service_id = service.id
@@ -336,7 +367,7 @@ def test_holds_need_no_csrf_token(make_app, frozen):
 def test_holds_are_rate_limited_per_client_with_a_json_429(make_app, frozen):
     app = make_app(RATELIMIT_ENABLED=True, API_HOLD_RATE_LIMIT="2 per minute")
     with app.app_context():
-        service = make_service(minutes=30)
+        service = make_service(minutes=30, kind=VisitKind.FIRST_VISIT)
         make_practitioner([service], hours=EVERY_DAY)
         db.session.commit()
         service_id = service.id

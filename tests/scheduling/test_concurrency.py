@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
-from booking.scheduling.models import ACTIVE_STATUSES, Appointment
+from booking.scheduling.models import ACTIVE_STATUSES, Appointment, VisitKind
 from tests.factories import make_practitioner, make_service
 from tests.servers import GunicornServer, gunicorn
 
@@ -53,11 +53,12 @@ class Clinic:
 
 @pytest.fixture
 def clinic(make_app) -> Clinic:
-    """One practitioner and one service, committed directly in the database before the race."""
+    """One practitioner and one first-visit service (anyone may hold one), committed directly in
+    the database before the race."""
     app = make_app()
     with app.app_context():
         zone = get_clinic().zone
-        service = make_service(minutes=30)
+        service = make_service(minutes=30, kind=VisitKind.FIRST_VISIT)
         practitioner = make_practitioner([service], hours=EVERY_DAY)
         db.session.commit()
         day = now_utc().astimezone(zone).date() + timedelta(days=2)
