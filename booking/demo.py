@@ -10,6 +10,10 @@ from booking.accounts.service import create_staff_user
 from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
+from booking.intake.models import Intake
+from booking.intake.questionnaire import FIRST_VISIT_STEPS, QUESTIONNAIRE_VERSION
+from booking.intake.screening import screen
+from booking.intake.service import current_consent
 from booking.patients.models import Patient
 from booking.scheduling.models import (
     Appointment,
@@ -86,6 +90,21 @@ PATIENTS = [
     ("Grace", "Obi", date(1995, 6, 5)),
     ("Hugo", "Lambert", date(1958, 12, 1)),
 ]
+RETURNING = 4  # the first four came three weeks ago: their first-visit questionnaire is done
+# A first visit's answers with nothing of concern, for the returning demo patients.
+DEMO_ANSWERS = {
+    "pain_areas": ["low_back_left", "buttock_left"],
+    "duration": "over_3_months",
+    "pattern": ["morning_stiffness_eases", "worse_sitting"],
+    "pain_now": 6,
+    "pain_worst_week": 8,
+    "pain_average_week": 5,
+    "bad_days_week": 4,
+    "relief_days_week": 3,
+    "activity_1": "Gardening",
+    "activity_1_score": 4,
+    "goals": "Walk the dog without stopping",
+}
 
 
 def _time(text: str) -> time:
@@ -121,6 +140,7 @@ def seed_demo_clinic(today: date | None = None) -> str:
     ]
     db.session.add_all(patients)
     db.session.flush()
+    _seed_first_visit_intakes(patients[:RETURNING], clinic.zone, today)
     visits = _seed_week_of_visits(clinic.zone, practitioners, services, patients, today)
     _seed_staff(practitioners)
     db.session.flush()
@@ -128,6 +148,32 @@ def seed_demo_clinic(today: date | None = None) -> str:
         f"Seeded {clinic.name}: {len(practitioners)} practitioners, {len(services)} services, "
         f"{len(patients)} patients, {visits} visits. Staff password: {DEMO_PASSWORD}"
     )
+
+
+def _seed_first_visit_intakes(patients: list[Patient], zone, today: date | None) -> None:
+    """Returning patients: a clear first-visit questionnaire, answered three weeks ago."""
+    day = (today or now_utc().astimezone(zone).date()) - timedelta(days=21)
+    answered = datetime.combine(day, time(10, 0), zone)
+    no_to_everything = {
+        question.id: "no"
+        for step in FIRST_VISIT_STEPS
+        for question in step.questions
+        if question.kind in ("yes_no", "yes_no_unsure") and question.follow_up_of is None
+    }
+    consent = current_consent()
+    for patient in patients:
+        answers = {
+            **no_to_everything, **DEMO_ANSWERS,
+            "date_of_birth": patient.date_of_birth.isoformat(),
+        }
+        screening = screen(answers, day)
+        db.session.add(Intake(
+            patient_id=patient.id, kind="first_visit", questionnaire_version=QUESTIONNAIRE_VERSION,
+            answers=answers, ruleset_version=screening.ruleset_version,
+            tier=screening.tier.value, screening=screening.to_dict(),
+            no_needling=screening.no_needling, consent_version=consent.version,
+            consent_name=patient.full_name, consent_at=answered, submitted_at=answered,
+        ))
 
 
 def _seed_week_of_visits(zone, practitioners, services, patients, today) -> int:
@@ -144,7 +190,10 @@ def _seed_week_of_visits(zone, practitioners, services, patients, today) -> int:
                     service = services[rng.choice(["first-visit", "follow-up", "follow-up"])]
                     visit_end = start + timedelta(minutes=service.minutes)
                     if service in practitioner.services and visit_end <= end and rng.random() < 0.3:
-                        db.session.add(_visit(practitioner, service, rng.choice(patients), start))
+                        # Follow-ups are for returning patients; first visits for new ones.
+                        returning = service.kind == VisitKind.FOLLOW_UP
+                        who = patients[:RETURNING] if returning else patients[RETURNING:]
+                        db.session.add(_visit(practitioner, service, rng.choice(who), start))
                         count += 1
                         start = _next_half_hour(
                             visit_end + timedelta(minutes=service.buffer_after_minutes)
