@@ -27,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_template_filters(app)
     register_commands(app)
     register_signal_receivers(app)
+    register_lookups(app)
     return app
 
 
@@ -112,3 +113,11 @@ def register_signal_receivers(app: Flask) -> None:
 
     register_notifications(app)
     connect_waitlist()
+
+
+def register_lookups(app: Flask) -> None:
+    """Questions a lower layer asks and a higher one answers: which flags a practitioner already
+    approved (intake asks, clinical answers from its review decisions)."""
+    from booking.clinical.approvals import register_approval_lookup
+
+    register_approval_lookup(app)

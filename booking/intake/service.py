@@ -5,16 +5,18 @@ Services flush; the request boundary commits. Nothing here logs answers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask import Flask, current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from booking.accounts.models import User
 from booking.extensions import db
+from booking.intake.approvals import Approval, apply_approvals
 from booking.intake.models import CallBack, ConsentText, Intake
 from booking.intake.questionnaire import (
     CHECK_IN_STEPS,
@@ -161,9 +163,36 @@ def _submission(
 ) -> IntakeSubmission:
     answers["date_of_birth"] = respondent.date_of_birth.isoformat()
     recent = had_recent_emergency(respondent, now)
-    return IntakeSubmission(
-        kind, answers, screen(answers, today, recent_emergency=recent), consent
-    )
+    screening = screen(answers, today, recent_emergency=recent)
+    if screening.tier is Tier.MEDICAL_REVIEW:  # only a review can be eased by an approval
+        screening = apply_approvals(screening, answers, approval_lookup()(respondent))
+    return IntakeSubmission(kind, answers, screening, consent)
+
+
+# --- What practitioners already approved ------------------------------------------------------
+
+ApprovalLookup = Callable[[Respondent], Iterable[Approval]]
+"""The review-level flags a practitioner already approved for the respondent.
+
+Approvals are review decisions, which belong to `clinical`, a layer above this one: intake asks
+through this signature and never imports clinical. `create_app` registers clinical's answer
+(`booking.clinical.approvals.approved_flags`) on each app; an app without one finds no
+approvals, so every review flag holds the visit as before (the safe side).
+"""
+_APPROVAL_LOOKUP = "booking.intake.approval_lookup"
+
+
+def set_approval_lookup(app: Flask, lookup: ApprovalLookup) -> None:
+    app.extensions[_APPROVAL_LOOKUP] = lookup
+
+
+def approval_lookup() -> ApprovalLookup:
+    """The current app's lookup of approved flags; none registered: nothing was approved."""
+    return current_app.extensions.get(_APPROVAL_LOOKUP, _nothing_approved)
+
+
+def _nothing_approved(_respondent: Respondent) -> list[Approval]:
+    return []
 
 
 def had_recent_emergency(respondent: Respondent, now: datetime) -> bool:

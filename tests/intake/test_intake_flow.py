@@ -16,7 +16,10 @@ from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from booking.accounts.models import User
 from booking.clinic.service import get_clinic
+from booking.clinical.models import ReviewOutcome
+from booking.clinical.review import decide_review
 from booking.db import now_utc
 from booking.extensions import db
 from booking.intake.models import CallBack, ConsentText, Intake, IntakeImmutableError
@@ -657,6 +660,90 @@ def test_returning_patients_new_answers_make_a_new_intake(client, app, services)
         assert {i.patient_id for i in intakes} == {patient.id}
         assert [i.answers["pain_now"] for i in intakes] == [5, 2]
         assert intakes[0].appointment_id != intakes[1].appointment_id
+
+
+# --- A flag a practitioner already approved ------------------------------------------------------
+
+
+def decide_first_visit(app: Flask, outcome: ReviewOutcome) -> None:
+    """A practitioner decides the one booking held for review (as the review page does)."""
+    with app.app_context():
+        (held,) = db.session.scalars(
+            select(Appointment).where(Appointment.status == AppointmentStatus.AWAITING_REVIEW)
+        ).all()
+        practitioner = User(email="maya@clinic.example", name="Maya", fs_uniquifier="maya-1")
+        db.session.add(practitioner)
+        db.session.flush()
+        decide_review(held, outcome, "Known and stable; seen by her doctor.", practitioner)
+        db.session.commit()
+
+
+def check_in_after_first_visit(client, app, services, outcome: ReviewOutcome, **changes):
+    """A first visit held for review and decided; then the follow-up's check-in, answered with
+    `changes`. Returns the follow-up and its check-in."""
+    book_first_visit(client, app, services, **FIRST_VISIT_HELD)
+    assert appointments(app)[0].status == AppointmentStatus.AWAITING_REVIEW
+    decide_first_visit(app, outcome)
+    path = start_follow_up(client, app, services["follow"])
+    answer_steps(client, CHECK_IN_STEPS, {**default_answers(CHECK_IN_STEPS), **changes}, path)
+    intake = check_in_intake(app)
+    return appointments(app)[-1], intake
+
+
+# Known, unchanged: both legs (review when stable) and sexual function (review alone).
+FIRST_VISIT_HELD = {
+    "both_legs": "yes",
+    "both_legs_onset": "stable",
+    "sexual_function": "yes",
+    "sexual_function_onset": "stable",
+}
+
+
+def test_an_approved_unchanged_flag_does_not_hold_the_follow_up(client, app, services):
+    follow_up, intake = check_in_after_first_visit(
+        client, app, services, ReviewOutcome.APPROVED, **FIRST_VISIT_HELD
+    )
+
+    assert follow_up.status == AppointmentStatus.CONFIRMED
+    assert intake.tier == "clear"
+    flags = {f["rule_id"]: f for f in intake.screening["flags"]}
+    for rule_id in ("cauda_equina_both_legs", "cauda_equina_sexual_function"):
+        assert flags[rule_id]["level"] == "note"  # still shown to the practitioner, with why
+        assert re.search(r"; approved before \(\w+ \d+, \d{4}\), unchanged$",
+                         flags[rule_id]["summary"])
+
+
+@pytest.mark.parametrize("onset", ["worse", "new"])
+def test_an_approved_flag_that_is_now_worse_holds_the_follow_up(client, app, services, onset):
+    follow_up, intake = check_in_after_first_visit(
+        client, app, services, ReviewOutcome.APPROVED,
+        **{**FIRST_VISIT_HELD, "sexual_function_onset": onset},
+    )
+
+    assert follow_up.status == AppointmentStatus.AWAITING_REVIEW
+    assert intake.tier == "medical_review"
+    levels = {f["rule_id"]: f["level"] for f in intake.screening["flags"]}
+    assert levels == {"cauda_equina_both_legs": "note", "cauda_equina_sexual_function": "review"}
+
+
+def test_a_flag_never_approved_still_holds_the_follow_up(client, app, services):
+    follow_up, intake = check_in_after_first_visit(
+        client, app, services, ReviewOutcome.APPROVED, **FIRST_VISIT_HELD, fever_now="yes"
+    )
+
+    assert follow_up.status == AppointmentStatus.AWAITING_REVIEW
+    assert [f["rule_id"] for f in intake.screening["flags"] if f["level"] == "review"] == [
+        "fever"
+    ]
+
+
+def test_a_declined_review_approves_nothing(client, app, services):
+    follow_up, intake = check_in_after_first_visit(
+        client, app, services, ReviewOutcome.DECLINED, **FIRST_VISIT_HELD
+    )
+
+    assert follow_up.status == AppointmentStatus.AWAITING_REVIEW
+    assert intake.tier == "medical_review"
 
 
 # --- Stored intakes never change ---------------------------------------------------------------
