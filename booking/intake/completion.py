@@ -18,9 +18,9 @@ from sqlalchemy import delete, select
 
 from booking.accounts.models import User
 from booking.audit.service import record_audit
+from booking.db import now_utc
 from booking.extensions import db
 from booking.intake.models import Intake, QuestionnaireDraft
-from booking.db import now_utc
 from booking.intake.service import (
     FIRST_VISIT,
     IntakeSubmission,
