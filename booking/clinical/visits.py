@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,9 +18,11 @@ from booking.accounts.models import User
 from booking.audit.service import record_view
 from booking.clinical.models import NeedlingClearance, ReviewDecision, VisitOutcome
 from booking.clinical.summary import Badges, IntakeSummary, badges_for, summarise
+from booking.db import now_utc
 from booking.extensions import db
 from booking.intake.models import CallBack, CallBackAttempt, Intake
 from booking.intake.screening import Screening, Tier
+from booking.intake.service import check_in_missing, counts_as_check_in
 from booking.patients.models import Patient
 from booking.scheduling.models import (
     HOLD_STATUSES,
@@ -177,12 +179,21 @@ class PatientIntakes:
                 return earlier[-1]
         return firsts[-1] if firsts else None
 
-    def badges(self, appointment: Appointment) -> Badges:
+    def badges(self, appointment: Appointment, now: datetime | None = None) -> Badges:
         own = self.own(appointment)
         if own is None and appointment.service.kind == VisitKind.FIRST_VISIT:
             # The same rule as the desk's: a first visit is screened by its own questionnaire.
             return Badges(None, "No questionnaire", "", (), None, missing=True)
-        return badges_for(own, self.baseline(appointment.starts_at), self.clearances)
+        follow_up = appointment.service.kind == VisitKind.FOLLOW_UP
+        if follow_up and own is not None and not counts_as_check_in(own, appointment):
+            own = None  # a check-in counts for the window of the visit's current start only
+        found = badges_for(own, self.baseline(appointment.starts_at), self.clearances)
+        if follow_up and check_in_missing(
+            appointment, now or now_utc(), own is not None
+        ):
+            # Needling and precautions still come from the first visit; the tier is missing.
+            return replace(found, tier=None, tier_label="No check-in", missing=True)
+        return found
 
 
 def intakes_of(patient_ids: Iterable[int]) -> dict[int, PatientIntakes]:

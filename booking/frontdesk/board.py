@@ -21,6 +21,7 @@ from booking.clinic.service import get_clinic
 from booking.extensions import db
 from booking.intake.models import Intake
 from booking.intake.screening import Tier
+from booking.intake.service import check_in_missing, check_ins_done
 from booking.scheduling.models import (
     ACTIVE_STATUSES,
     BOOKED_STATUSES,
@@ -76,6 +77,7 @@ class Block:
     status_label: str = ""
     tier: Tier | None = None
     unscreened: bool = False  # a first visit with no questionnaire yet
+    no_check_in: bool = False  # a follow-up inside its check-in window (or past it) with none
     tier_label: str | None = None
     appointment_id: int | None = None
     time_off_id: int | None = None
@@ -140,6 +142,7 @@ def build_board(
     hours = _hours(ids)
     closures = _closures(first_day, last_day)
     tiers = latest_tiers([a.id for a in appointments])
+    checked_in = check_ins_done(a for a in appointments if a.service.kind == VisitKind.FOLLOW_UP)
 
     laid_out: list[tuple[Column, list, list[tuple[time, time]]]] = []
     extent: list[int] = []
@@ -173,7 +176,7 @@ def build_board(
             for row in rows
         ]
         column.blocks = sorted(
-            (_block(kind, start, end, item, column.day, zone, first, last, tiers)
+            (_block(kind, start, end, item, column.day, zone, first, last, tiers, checked_in, now)
              for kind, start, end, item in items),
             key=lambda b: (b.kind != "time_off", b.line),
         )
@@ -330,7 +333,21 @@ def _within(wall: time, intervals: list[tuple[time, time]]) -> bool:
     return any(start <= wall < end for start, end in intervals)
 
 
-def _block(kind, start, end, item, day, zone, first, last, tiers) -> Block:
+def visit_screening(
+    appointment: Appointment, tier: Tier | None, checked_in: bool, now: datetime
+) -> tuple[Tier | None, bool]:
+    """What the desk sees of a visit's screening: the tier, and whether "No check-in" shows.
+    A follow-up's tier is its check-in's for the current window (`check_ins_done`): after a
+    move of more than 72 hours the earlier check-in no longer speaks for the visit."""
+    if appointment.service.kind != VisitKind.FOLLOW_UP:
+        return tier, False
+    missing = appointment.status != AppointmentStatus.HELD and check_in_missing(
+        appointment, now, checked_in
+    )
+    return (tier if checked_in else None), missing
+
+
+def _block(kind, start, end, item, day, zone, first, last, tiers, checked_in, now) -> Block:
     begin, finish = _clip(start, end, day, zone)
     begin, finish = max(begin, first), min(finish, last)
     line = (begin - first) // ROW_MINUTES + 1
@@ -341,7 +358,9 @@ def _block(kind, start, end, item, day, zone, first, last, tiers) -> Block:
             title=item.reason or "Time off", status_label="Time off", time_off_id=item.id,
         )
     appointment: Appointment = item
-    tier = tiers.get(appointment.id)
+    tier, no_check_in = visit_screening(
+        appointment, tiers.get(appointment.id), appointment.id in checked_in, now
+    )
     held = appointment.status == AppointmentStatus.HELD
     patient = appointment.patient
     return Block(
@@ -357,6 +376,7 @@ def _block(kind, start, end, item, day, zone, first, last, tiers) -> Block:
         tier=tier,
         tier_label=tier.label if tier else None,
         unscreened=tier is None and not held and appointment.service.kind == VisitKind.FIRST_VISIT,
+        no_check_in=no_check_in,
         appointment_id=appointment.id,
         movable=appointment.status in MOVABLE_STATUSES,
     )

@@ -3,7 +3,8 @@
 One call takes the hold, the typed contact details and the screened answers down through
 patients, scheduling and intake, and comes back once with what happened; the page only shows it.
 A visit booked by the front desk is screened afterwards, through its own questionnaire
-(`screen_booked_visit`), with the same outcomes.
+(`screen_booked_visit`), with the same outcomes; so is every follow-up, through its check-in in
+the 72 hours before it (online, a follow-up is booked with no questions asked).
 Services flush; the request commits (or rolls back on a refusal).
 """
 
@@ -17,9 +18,16 @@ from sqlalchemy import delete, select
 
 from booking.accounts.models import User
 from booking.audit.service import record_audit
+from booking.db import now_utc
 from booking.extensions import db
 from booking.intake.models import Intake, QuestionnaireDraft
-from booking.intake.service import FIRST_VISIT, IntakeSubmission, record_intake
+from booking.intake.service import (
+    FIRST_VISIT,
+    IntakeSubmission,
+    check_in_done,
+    check_in_open,
+    record_intake,
+)
 from booking.patients.models import Patient
 from booking.patients.service import find_or_create_patient
 from booking.scheduling.availability import Slot
@@ -87,7 +95,8 @@ class Emergency:
 
 @dataclass(frozen=True)
 class AlreadyAnswered:
-    """The visit's first-visit intake was stored before: nothing new is stored."""
+    """The visit's questions were answered before (`questionnaire_answered`): nothing new is
+    stored."""
 
     appointment: Appointment
 
@@ -157,7 +166,8 @@ def _patient_for(contact: Contact, patient_id: int | None) -> Patient:
 def screen_booked_visit(
     appointment: Appointment, submission: IntakeSubmission, entered_by: User | None = None
 ) -> VisitOutcome:
-    """Apply a booked first visit's screened answers to it, exactly as online.
+    """Apply a booked visit's screened answers to it (a first visit's questionnaire, or a
+    follow-up's check-in), exactly as online.
 
     Emergency: the visit is cancelled by the clinic and the intake stored without it (no visit
     is claimed), with the call-back `record_intake` raises. Medical review: the intake is
@@ -166,7 +176,7 @@ def screen_booked_visit(
     member who typed the answers (audited, without them). The draft is deleted in every case.
     """
     _lock(appointment)
-    if has_first_visit_intake(appointment):
+    if questionnaire_answered(appointment):
         return AlreadyAnswered(appointment)
     patient = db.session.get(Patient, appointment.patient_id)
     if submission.is_emergency:
@@ -189,14 +199,25 @@ def screen_booked_visit(
     return outcome
 
 
-def awaits_questionnaire(appointment: Appointment) -> bool:
-    """A booked first visit, still to come, with no first-visit intake yet."""
-    return (
-        appointment.service.kind == VisitKind.FIRST_VISIT
-        and appointment.status in BOOKED_STATUSES
-        and appointment.patient_id is not None
-        and not has_first_visit_intake(appointment)
-    )
+def awaits_questionnaire(appointment: Appointment, now: datetime | None = None) -> bool:
+    """The visit's own questions are open and not answered: a booked first visit with no
+    first-visit intake yet; a booked follow-up inside its check-in window with no check-in for
+    that window."""
+    if appointment.status not in BOOKED_STATUSES or appointment.patient_id is None:
+        return False
+    if appointment.service.kind == VisitKind.FOLLOW_UP:
+        now = now or now_utc()
+        return check_in_open(appointment, now) and not check_in_done(appointment)
+    return not has_first_visit_intake(appointment)
+
+
+def questionnaire_answered(appointment: Appointment) -> bool:
+    """The one place that says a visit's own questions are in: a first visit's intake, once
+    for good; a follow-up's check-in, for the window of its current start (a visit moved by
+    more than 72 hours asks again)."""
+    if appointment.service.kind == VisitKind.FOLLOW_UP:
+        return check_in_done(appointment)
+    return has_first_visit_intake(appointment)
 
 
 def has_first_visit_intake(appointment: Appointment) -> bool:

@@ -35,6 +35,7 @@ from booking.scheduling.models import Appointment, AppointmentStatus, Service, V
 FIRST_VISIT = "first_visit"
 CHECK_IN = "check_in"
 RECENT_EMERGENCY_DAYS = timedelta(days=14)
+CHECK_IN_WINDOW = timedelta(hours=72)  # a follow-up's check-in is asked this long before it
 
 FIRST_CONSENT_VERSION = "2026-11"
 FIRST_CONSENT_TEXT = """\
@@ -240,6 +241,61 @@ def may_book(service: Service, patient_id: int | None) -> bool:
     if service.kind != VisitKind.FOLLOW_UP:
         return True
     return patient_id is not None and has_completed_first_visit_intake(patient_id)
+
+
+# --- A follow-up's check-in: when it is asked, and when it is done ---------------------------
+
+
+def check_in_opens_at(appointment: Appointment) -> datetime:
+    """The check-in of a follow-up opens 72 hours before its (current) start."""
+    return appointment.starts_at - CHECK_IN_WINDOW
+
+
+def check_in_open(appointment: Appointment, now: datetime) -> bool:
+    """From 72 hours before the visit's start until the start."""
+    return check_in_opens_at(appointment) <= now < appointment.starts_at
+
+
+def counts_as_check_in(intake: Intake, appointment: Appointment) -> bool:
+    """THE rule: a check-in counts for a visit when it was given for that visit no earlier than
+    72 hours before the visit's current start. A visit moved by more than 72 hours therefore
+    asks again, with no bookkeeping: its earlier check-in falls outside the new window."""
+    return (
+        intake.kind == CHECK_IN
+        and intake.appointment_id == appointment.id
+        and intake.submitted_at >= check_in_opens_at(appointment)
+    )
+
+
+def check_ins_done(appointments: Iterable[Appointment]) -> set[int]:
+    """The ids of the given visits whose check-in is done (`counts_as_check_in`), in one query."""
+    by_id = {appointment.id: appointment for appointment in appointments}
+    if not by_id:
+        return set()
+    intakes = db.session.scalars(
+        select(Intake).where(Intake.appointment_id.in_(by_id), Intake.kind == CHECK_IN)
+    )
+    return {
+        intake.appointment_id
+        for intake in intakes
+        if counts_as_check_in(intake, by_id[intake.appointment_id])
+    }
+
+
+def check_in_done(appointment: Appointment) -> bool:
+    return appointment.id in check_ins_done([appointment])
+
+
+def check_in_missing(appointment: Appointment, now: datetime, done: bool) -> bool:
+    """A booked follow-up whose window has opened (or whose start has passed) with no check-in:
+    what the practitioner and the desk see as "No check-in". `done`: `check_in_done`'s answer,
+    passed in so that lists ask for all their visits at once."""
+    return (
+        appointment.service.kind == VisitKind.FOLLOW_UP
+        and appointment.patient_id is not None
+        and now >= check_in_opens_at(appointment)
+        and not done
+    )
 
 
 # --- Storing -------------------------------------------------------------------------------

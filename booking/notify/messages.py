@@ -145,11 +145,13 @@ def cancelled(
 
 
 def reminder(appointment: Appointment) -> Email:
-    """The day before: when and where, and how to change it."""
+    """The day before: when and where, and how to change it; before a follow-up, the link to
+    its check-in (sent at 10:00 the day before, always inside the 72 hours it is open)."""
+    check_in = appointment.service.kind == VisitKind.FOLLOW_UP
     return _render(
         "reminder",
         f"Reminder: your visit on {_when(appointment.starts_at)}",
-        _visit(appointment),
+        {**_visit(appointment), "check_in_url": questions_url(appointment) if check_in else None},
     )
 
 

@@ -1,8 +1,10 @@
 """The public booking flow: visit type, practitioner, time, hold, contact details, confirmation.
 
-The intake questionnaire (booking/web/intake.py) runs between the contact details and the
-booking; `booking.intake.completion.finish_booking` is where it ends and `show_outcome` shows
-what it came to.
+For a first visit the intake questionnaire (booking/web/intake.py) runs between the contact
+details and the booking; a follow-up is booked right after the returning patient's details (its
+check-in is asked in the 72 hours before the visit, through the visit's own link).
+`booking.intake.completion.finish_booking` is where it ends and `show_outcome` shows what it
+came to.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy import select
 from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
-from booking.intake.completion import Emergency, Outcome, Taken
+from booking.intake.completion import Emergency, Hold, Outcome, Taken, finish_booking
 from booking.intake.service import may_book
 from booking.intake.urgency import urgent_appointment_ids
 from booking.scheduling.availability import Slot
@@ -208,6 +210,8 @@ def returning_details(flow: BookingFlow):
     if form.validate_on_submit():
         flow.details = contact_details(patient)
         flow.save()
+        if flow.service.kind == VisitKind.FOLLOW_UP:
+            return book_without_questions(flow)
         first_step = IntakeDraft(flow).steps[0]
         return redirect(url_for("intake.step", step_id=first_step.id), code=303)
     held = flow.hold()
@@ -220,6 +224,15 @@ def returning_details(flow: BookingFlow):
         hold=held,
         seconds_left=hold_seconds_left(held, now_utc()),
     ), 400 if form.is_submitted() else 200
+
+
+def book_without_questions(flow: BookingFlow):
+    """A follow-up: booked and confirmed now; its check-in comes in the 72 hours before it."""
+    outcome = finish_booking(
+        Hold(flow.hold_id, flow.hold_key), flow.contact(), flow.service, flow.practitioner_id,
+        now_utc(), patient_id=flow.patient_id,
+    )
+    return show_outcome(flow, outcome)
 
 
 def time_gone(flow: BookingFlow):

@@ -27,7 +27,13 @@ from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
 from booking.frontdesk.attention import attention_count, needs_attention, record_attempt
-from booking.frontdesk.board import day_board, latest_tiers, week_board, week_start
+from booking.frontdesk.board import (
+    day_board,
+    latest_tiers,
+    visit_screening,
+    week_board,
+    week_start,
+)
 from booking.frontdesk.outcome import DeskActionRefused, Outcome
 from booking.frontdesk.patients import (
     emergency_screenings,
@@ -50,9 +56,10 @@ from booking.frontdesk.visits import (
 from booking.intake.completion import (
     EMERGENCY_CANCEL_REASON,
     awaits_questionnaire,
-    has_first_visit_intake,
+    questionnaire_answered,
 )
 from booking.intake.models import CallBack
+from booking.intake.service import check_in_done
 from booking.patients.models import Patient
 from booking.patients.search import search_patients
 from booking.patients.service import find_or_create_patient
@@ -62,6 +69,7 @@ from booking.scheduling.models import (
     AppointmentStatus,
     Practitioner,
     TimeOff,
+    VisitKind,
     WaitlistEntry,
 )
 from booking.scheduling.service import (
@@ -368,23 +376,30 @@ def waitlist_withdraw(entry_id: int):
     return redirect(url_for(".waitlist_page"), code=303)
 
 
-# --- A first visit's questionnaire, filled in with the patient on the phone --------------------
+# --- A visit's questions (first visit or follow-up check-in), filled in on the phone ----------
 
 
 def questionnaire_or_back(appointment_id: int):
-    """The visit while its questionnaire is open; else back to its card, saying why."""
+    """The visit while its questions are open; else back to its card, saying why."""
     visit = find_appointment(appointment_id)
-    if has_first_visit_intake(visit):
-        flash("The questionnaire for this visit is already answered.", "success")
+    follow_up = visit.service.kind == VisitKind.FOLLOW_UP
+    if questionnaire_answered(visit):
+        said = "check-in" if follow_up else "questionnaire"
+        flash(f"The {said} for this visit is already answered.", "success")
         return redirect(url_for(".appointment", appointment_id=visit.id), code=303)
-    if not awaits_questionnaire(visit):
-        flash("This visit takes no questionnaire.", "error")
+    if not awaits_questionnaire(visit, now_utc()):
+        message = (
+            "The check-in is open only in the 72 hours before the visit."
+            if follow_up else "This visit takes no questionnaire."
+        )
+        flash(message, "error")
         return redirect(url_for(".appointment", appointment_id=visit.id), code=303)
     return visit
 
 
 def desk_asker(visit: Appointment) -> visit_questions.Asker:
     patient = visit.patient
+    which = "follow-up" if visit.service.kind == VisitKind.FOLLOW_UP else "first visit"
     return visit_questions.Asker(
         urls=StepUrls("desk.question_step", "desk.question_consent", "desk.appointment",
                       {"appointment_id": visit.id}),
@@ -395,7 +410,7 @@ def desk_asker(visit: Appointment) -> visit_questions.Asker:
         page={
             "visit": visit,
             "layout": "staff/base.html",
-            "note": f"With {patient.full_name} on the phone, for the first visit on "
+            "note": f"With {patient.full_name} on the phone, for the {which} on "
                     f"{when_said(visit.starts_at)}. Read each question to the patient and "
                     "enter their answer.",
             "consent_lead": "Read this text to the patient, then record that they agreed.",
@@ -534,11 +549,16 @@ def render_appointment(visit: Appointment, error: str | None = None,
     now = now_utc()
     move_day = parse_day(request.args.get("day")) or local_day(visit.starts_at)
     move_to = optional_id(request.args.get("practitioner")) or visit.practitioner_id
+    follow_up = visit.service.kind == VisitKind.FOLLOW_UP
+    tier, no_check_in = visit_screening(
+        visit, latest_tiers([visit.id]).get(visit.id), follow_up and check_in_done(visit), now
+    )
     return render_template(
         "desk/appointment.html",
         visit=visit,
-        tier=latest_tiers([visit.id]).get(visit.id),
-        questions_open=awaits_questionnaire(visit),
+        tier=tier,
+        no_check_in=no_check_in,
+        questions_open=awaits_questionnaire(visit, now),
         actions=allowed_actions(visit, now),
         transitions=TRANSITIONS,
         error=error,

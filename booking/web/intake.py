@@ -28,7 +28,7 @@ from booking.intake.service import (
 )
 from booking.web.booking import show_outcome
 from booking.web.booking_flow import EMERGENCY_KEY, BookingFlow
-from booking.web.intake_flow import IntakeDraft, question_views
+from booking.web.intake_flow import IntakeDraft, asks_questions, question_views
 from booking.web.intake_forms import ConsentForm, IntakeStepForm
 
 bp = Blueprint("intake", __name__, url_prefix="/book/intake")
@@ -42,9 +42,9 @@ def no_caching(response):
 
 
 def current_draft() -> IntakeDraft[BookingFlow] | None:
-    """The intake of the booking in progress, once the contact details are in."""
+    """The intake of the booking in progress (a first visit), once the contact details are in."""
     flow = BookingFlow.load()
-    if flow is None or flow.hold_id is None or not flow.details or flow.service is None:
+    if flow is None or flow.hold_id is None or not flow.details or not asks_questions(flow):
         return None
     return IntakeDraft(flow)
 

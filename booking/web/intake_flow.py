@@ -27,7 +27,7 @@ from booking.intake.questionnaire import (
     question_by_id,
 )
 from booking.intake.service import intake_kind, needs_consent, steps_for
-from booking.scheduling.models import Service
+from booking.scheduling.models import Service, VisitKind
 from booking.web.booking_flow import BookingFlow
 
 ANSWERS = "answers"  # question id -> raw form value (str, or list for multi-choice)
@@ -161,10 +161,18 @@ class IntakeDraft(Generic[S]):
 
 
 def resume_url(flow: BookingFlow) -> str:
-    """After a (new) hold: the details, or straight back to the intake where it was left."""
-    if not flow.details:
+    """After a (new) hold: the details, or straight back to the intake where it was left (a
+    follow-up asks no questions when it is booked: back to the details, which book it)."""
+    if not flow.details or not asks_questions(flow):
         return url_for("booking.details")
     return IntakeDraft(flow).resume_url()
+
+
+def asks_questions(flow: BookingFlow) -> bool:
+    """Online, only a first visit is booked with its questionnaire; a follow-up's check-in is
+    asked in the 72 hours before the visit (booking/web/visit_questions.py)."""
+    service = flow.service
+    return service is not None and service.kind != VisitKind.FOLLOW_UP
 
 
 def _posted(question: Question, form: MultiDict) -> str | list[str]:

@@ -30,17 +30,17 @@ from booking.intake.completion import (
     Emergency,
     VisitOutcome,
     awaits_questionnaire,
-    has_first_visit_intake,
+    questionnaire_answered,
 )
 from booking.intake.models import Intake
 from booking.intake.screening import Tier
-from booking.intake.service import emergency_answers
+from booking.intake.service import check_in_opens_at, emergency_answers
 from booking.intake.urgency import urgent_appointment_ids
 from booking.notify.ics import Method
 from booking.notify.links import appointment_for_token, manage_token
 from booking.notify.messages import visit_calendar
 from booking.scheduling.changes import can_patient_change, cancel_appointment, move_appointment
-from booking.scheduling.models import Appointment
+from booking.scheduling.models import BOOKED_STATUSES, Appointment, VisitKind
 from booking.scheduling.service import SlotNotOffered, SlotTaken, nearest_free_slots
 from booking.web import visit_questions
 from booking.web.booking import by_local_day, slot_choices, times_week
@@ -108,13 +108,25 @@ def changeable_or_refuse(token: str) -> Appointment:
 
 
 def render_visit(appointment: Appointment, form: CancelForm) -> str:
+    now = now_utc()
     return render_template(
         "manage/visit.html",
         appointment=appointment,
         token=manage_token(appointment),
-        can_change=can_patient_change(appointment, now_utc()),
-        needs_questions=awaits_questionnaire(appointment),
+        can_change=can_patient_change(appointment, now),
+        needs_questions=awaits_questionnaire(appointment, now),
+        check_in=appointment.service.kind == VisitKind.FOLLOW_UP,
+        check_in_opens=check_in_opens_at(appointment) if check_in_later(appointment, now) else None,
         form=form,
+    )
+
+
+def check_in_later(appointment: Appointment, now) -> bool:
+    """A booked follow-up whose check-in window has not opened yet."""
+    return (
+        appointment.service.kind == VisitKind.FOLLOW_UP
+        and appointment.status in BOOKED_STATUSES
+        and now < check_in_opens_at(appointment)
     )
 
 
@@ -185,18 +197,25 @@ def cancel(token: str):
     return redirect(url_for(".visit", token=manage_token(appointment)), code=303)
 
 
-# --- The visit's health questions (a first visit booked by the desk) -------------------------
+# --- The visit's own questions: a first visit booked by the desk, a follow-up's check-in -------
 
 
 def questions_or_refuse(token: str) -> Appointment | Response:
-    """The visit, while its questionnaire is open; "already answered" once its intake is
-    stored; the "link has ended" page (404) for a visit that takes none."""
+    """The visit, while its questions are open; "already answered" once they are in; for a
+    follow-up before its check-in window, when the check-in opens; the "link has ended" page
+    (404) for a visit that takes none (the link itself ends when the visit starts)."""
     appointment = visit_or_refuse(token)
-    if has_first_visit_intake(appointment):
+    now = now_utc()
+    if questionnaire_answered(appointment):
         return make_response(render_template(
             "manage/questions_done.html", appointment=appointment, token=token, already=True
         ))
-    if not awaits_questionnaire(appointment):
+    if check_in_later(appointment, now):
+        return make_response(render_template(
+            "manage/check_in_later.html", appointment=appointment, token=token,
+            opens_at=check_in_opens_at(appointment),
+        ))
+    if not awaits_questionnaire(appointment, now):
         abort(make_response(render_template("manage/link_ended.html"), 404))
     return appointment
 
@@ -249,7 +268,7 @@ def question_step(token: str, step_id: str):
 @bp.get("/<token>/questions/done")
 def questions_done(token: str):
     appointment = visit_or_refuse(token)
-    if not has_first_visit_intake(appointment):
+    if not questionnaire_answered(appointment):
         return redirect(url_for(".questions", token=token))
     return render_template(
         "manage/questions_done.html", appointment=appointment, token=token, already=False,

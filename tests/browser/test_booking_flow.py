@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from booking.extensions import db
 from booking.intake.models import CallBack, Intake
-from booking.intake.questionnaire import CHECK_IN_STEPS, FIRST_VISIT_STEPS, Step
+from booking.intake.questionnaire import FIRST_VISIT_STEPS, Step
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, AppointmentStatus
 from tests.browser.helpers import assert_no_horizontal_scroll, check_accessibility, screenshot
@@ -283,7 +283,7 @@ def returning_patient(live_server) -> int:
 
 def test_a_returning_patient_books_a_follow_up_from_the_home_page(live_server, page):
     """Every tap from the home page to the booked follow-up, counted: nothing is typed but the
-    email address and the check-in's answers."""
+    email address, and no questions are asked (the check-in comes before the visit)."""
     robin = returning_patient(live_server)
     taps = 0
 
@@ -321,27 +321,18 @@ def test_a_returning_patient_books_a_follow_up_from_the_home_page(live_server, p
     expect(page.locator("main input:not([type=hidden])")).to_have_count(0)  # nothing to retype
     expect(page.get_by_role("button", name="Not you? Sign out")).to_be_visible()
     look(page, "follow-up-details-phone")
-    tap(page.get_by_role("button", name="Continue"))
-
-    progress, safety, changes = CHECK_IN_STEPS
-    expect(page.get_by_role("heading", level=1)).to_have_text(progress.title)
-    page.get_by_label("How bad is your pain right now?").fill("3")
-    page.get_by_label("In the last 7 days, how many were bad days for your back?").fill("1")
-    look(page, "follow-up-step-progress-phone")
-    tap(page.get_by_role("button", name="Continue"))
-    for step in (safety, changes):
-        expect(page.get_by_role("heading", level=1)).to_have_text(step.title)
-        answer_no_to_everything(page, step)
-        tap(page.get_by_role("button", name="Continue"))
+    # Booked right here: the check-in is asked in the 72 hours before the visit.
+    tap(page.get_by_role("button", name="Book this visit"))
 
     expect(page.get_by_role("heading", level=1)).to_have_text("You're booked")
+    expect(page.get_by_text("Answer a short check-in about how you have been")).to_be_visible()
     look(page, "follow-up-confirmed-phone")
-    assert taps == 11
+    assert taps == 8
     with live_server.app.app_context():
         (booked,) = db.session.scalars(select(Appointment).where(Appointment.patient_id == robin))
         assert (booked.status, booked.service.slug) == (AppointmentStatus.CONFIRMED, "follow-up")
         assert db.session.scalars(select(Intake.kind).where(Intake.patient_id == robin)).all() \
-            == ["first_visit", "check_in"]
+            == ["first_visit"]
         # Nobody new: the booking is on Robin's own record.
         robins = db.session.scalars(select(Patient).where(Patient.first_name == "Robin")).all()
         assert [p.id for p in robins] == [robin]

@@ -236,7 +236,9 @@ def test_my_day_lists_own_visits_with_badges_kind_and_number(app, maya, world):
     assert "Follow-up · visit 4" in chloe
     assert "No needling" in chloe
     assert "Takes blood thinners" in chloe
-    assert "Precaution" in chloe
+    # Tomorrow's follow-up is inside its check-in window and has none: said in red.
+    assert '<li class="badge badge-missing">No check-in</li>' in maya.get(
+        f"/staff/clinician/day?date={day.isoformat()}").get_data(as_text=True)
     david = text[text.index("David Nguyen"):]
     assert "First visit · visit 1" in david
     assert "Awaiting review" in david and "Medical review" in david

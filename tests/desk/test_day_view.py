@@ -17,7 +17,8 @@ from tests.helpers import STAFF_PASSWORD, sign_in
 
 def intake_for(appointment_id, patient_id, tier):
     db.session.add(Intake(
-        patient_id=patient_id, appointment_id=appointment_id, kind="first_visit",
+        # The visits here are follow-ups: their screening is their check-in.
+        patient_id=patient_id, appointment_id=appointment_id, kind="check_in",
         questionnaire_version="v1", answers={"red_flags": SECRET_ANSWER}, ruleset_version="r1",
         tier=tier, screening={"flags": [SECRET_ANSWER]},
     ))

@@ -31,6 +31,7 @@ from booking.intake.questionnaire import (
 )
 from booking.intake.screening import RULESET_VERSION
 from booking.intake.service import FIRST_CONSENT_VERSION
+from booking.notify.links import manage_token
 from booking.notify.models import OutboxMessage
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, AppointmentStatus, VisitKind
@@ -110,7 +111,8 @@ def returning_patient(app: Flask, contact: dict | None = None) -> int:
 
 def start_follow_up(client, app: Flask, service_id: int, email: str = CONTACT["email"]) -> str:
     """Sign in with the emailed link, hold the first free follow-up time and go on with the
-    details the clinic holds (nothing typed); returns the check-in's first page."""
+    details the clinic holds (nothing typed), which books it; returns the next page (the
+    confirmation)."""
     sign_in_returning_patient(client, email)
     (start,) = free_starts(app, service_id)
     response = hold(client, service_id, start)
@@ -118,13 +120,6 @@ def start_follow_up(client, app: Flask, service_id: int, email: str = CONTACT["e
     response = client.post("/book/details")
     assert response.status_code == 303
     return response.location
-
-
-def check_in_intake(app: Flask) -> Intake:
-    with app.app_context():
-        (intake,) = db.session.scalars(select(Intake).where(Intake.kind == "check_in")).all()
-        db.session.expunge_all()
-        return intake
 
 
 def default_answers(steps: tuple[Step, ...]) -> dict[str, Any]:
@@ -612,54 +607,36 @@ def test_double_submit_shows_the_booking_made(client, app, services):
 # --- Follow-ups and returning patients ---------------------------------------------------------
 
 
-def test_follow_up_runs_the_check_in_without_consent(client, app, services):
+def test_a_follow_up_booked_online_is_confirmed_with_no_check_in_asked(client, app, services):
+    """The returning patient's details are known: after them the visit is booked and
+    confirmed; its check-in comes in the 72 hours before it (tests/intake/test_check_in.py)."""
     patient_id = returning_patient(app)
+
     path = start_follow_up(client, app, services["follow"])
-    assert path.endswith("/book/intake/progress")
-    answers = default_answers(CHECK_IN_STEPS)
 
-    response = answer_steps(client, CHECK_IN_STEPS, answers, path)
+    assert path.endswith("/book/confirmed")
+    page = client.get(path).get_data(as_text=True)
+    assert "You&#39;re booked" in page or "You're booked" in page
+    assert "Health questions" not in page
+    (booked,) = appointments(app)
+    assert (booked.status, booked.patient_id) == (AppointmentStatus.CONFIRMED, patient_id)
+    with app.app_context():
+        assert [i.kind for i in db.session.scalars(select(Intake))] == ["first_visit"]
+        kinds = {m.kind for m in db.session.scalars(select(OutboxMessage))}
+        assert "confirmation" in kinds
 
-    assert response.location.endswith("/book/confirmed")
-    intake = check_in_intake(app)
-    assert (intake.kind, intake.tier, intake.patient_id) == ("check_in", "clear", patient_id)
-    assert intake.consent_version is None
-    assert set(intake.answers) >= {"pain_now", "bad_days_week", "bladder_start"}
-    assert "pain_areas" not in intake.answers
-    assert appointments(app)[0].status == AppointmentStatus.CONFIRMED
 
-
-def test_follow_up_check_in_is_screened_the_same_way(client, app, services):
+def test_a_follow_up_booking_never_shows_the_check_in_steps(client, app, services):
     returning_patient(app)
-    path = start_follow_up(client, app, services["follow"])
-    answers = {
-        **default_answers(CHECK_IN_STEPS),
-        "bladder_start": "yes",
-        "bladder_start_onset": "new",
-    }
+    sign_in_returning_patient(client, CONTACT["email"])
+    (start,) = free_starts(app, services["follow"])
+    hold(client, services["follow"], start)
 
-    response = answer_steps(client, CHECK_IN_STEPS, answers, path)
-
-    assert response.location.endswith(EMERGENCY_PAGE)
-    assert check_in_intake(app).tier == "emergency"
-    assert appointments(app)[0].status == AppointmentStatus.EXPIRED
-    with app.app_context():
-        assert len(db.session.scalars(select(CallBack)).all()) == 1
-
-
-def test_returning_patients_new_answers_make_a_new_intake(client, app, services):
-    book_first_visit(client, app, services)
-    path = start_follow_up(client, app, services["follow"])
-    answers = {**default_answers(CHECK_IN_STEPS), "pain_now": "2"}
-    answer_steps(client, CHECK_IN_STEPS, answers, path)
-
-    with app.app_context():
-        (patient,) = db.session.scalars(select(Patient)).all()
-        intakes = db.session.scalars(select(Intake).order_by(Intake.id)).all()
-        assert [i.kind for i in intakes] == ["first_visit", "check_in"]
-        assert {i.patient_id for i in intakes} == {patient.id}
-        assert [i.answers["pain_now"] for i in intakes] == [5, 2]
-        assert intakes[0].appointment_id != intakes[1].appointment_id
+    # Before the details are sent, and instead of them: the questions are not on offer.
+    assert client.get("/book/intake/progress").location.endswith("/book/")
+    details = client.get("/book/details").get_data(as_text=True)
+    assert "Book this visit" in details and "Health questions" not in details
+    assert appointments(app)[0].status == AppointmentStatus.HELD
 
 
 # --- A flag a practitioner already approved ------------------------------------------------------
@@ -684,9 +661,22 @@ def check_in_after_first_visit(client, app, services, outcome: ReviewOutcome, **
     book_first_visit(client, app, services, **FIRST_VISIT_HELD)
     assert appointments(app)[0].status == AppointmentStatus.AWAITING_REVIEW
     decide_first_visit(app, outcome)
-    path = start_follow_up(client, app, services["follow"])
-    answer_steps(client, CHECK_IN_STEPS, {**default_answers(CHECK_IN_STEPS), **changes}, path)
-    intake = check_in_intake(app)
+    start_follow_up(client, app, services["follow"])
+    follow_up = appointments(app)[-1]
+    with app.app_context():
+        token = manage_token(db.session.get(Appointment, follow_up.id))
+    answers = {**default_answers(CHECK_IN_STEPS), **changes}
+    path = client.get(f"/visit/{token}/questions").location  # the check-in's window is open
+    for step in CHECK_IN_STEPS:
+        assert path.endswith(f"/questions/{step.id}"), path
+        response = client.post(path, data=step_data(step, answers))
+        assert response.status_code == 303, response.get_data(as_text=True)[:1500]
+        path = response.location
+    with app.app_context():
+        intake = db.session.scalars(
+            select(Intake).where(Intake.kind == "check_in", Intake.appointment_id == follow_up.id)
+        ).one()
+        db.session.expunge_all()
     return appointments(app)[-1], intake
 
 
@@ -853,12 +843,12 @@ def test_intake_pages_need_a_booking_in_progress(client, services):
 def test_unknown_step_is_not_found(client, app, services):
     start_booking(client, app, services["first"])
     assert client.get("/book/intake/nonsense").status_code == 404
-    # A follow-up booking has no first-visit steps and no consent step.
+    # A follow-up booking asks no questions: the intake pages send the patient away.
     client2 = app.test_client()
     returning_patient(app, {**CONTACT, "email": "b@example.com"})
     start_follow_up(client2, app, services["follow"], "b@example.com")
-    assert client2.get("/book/intake/pain").status_code == 404
-    assert client2.get("/book/intake/consent").location.endswith("/book/intake/progress")
+    assert client2.get("/book/intake/pain").status_code == 302
+    assert client2.get("/book/intake/consent").status_code == 302
 
 
 def test_the_longest_answers_still_fit_in_the_session_cookie(client, app, services):

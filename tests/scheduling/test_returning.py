@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 
 from booking.extensions import db
 from booking.intake.models import Intake
-from booking.intake.questionnaire import CHECK_IN_STEPS, Step
 from booking.notify.models import OutboxMessage
 from booking.patients.links import PatientSignInLink
 from booking.patients.models import Patient
@@ -79,19 +78,6 @@ def rows(app: Flask, model, *where):
         found = list(db.session.scalars(select(model).where(*where).order_by(model.id)))
         db.session.expunge_all()
         return found
-
-
-def check_in_answers(step: Step) -> dict[str, str]:
-    """A plain answer to every question of a check-in step: "no", or the lowest number."""
-    answers = {"action": "next"}
-    for question in step.questions:
-        if question.follow_up_of or not question.required:
-            continue
-        if question.kind in ("yes_no", "yes_no_unsure"):
-            answers[question.id] = "no"
-        elif question.kind == "integer":
-            answers[question.id] = str(question.min)
-    return answers
 
 
 def text_of(response) -> str:
@@ -181,12 +167,8 @@ def test_a_returning_patient_books_a_follow_up_without_typing_their_details(app,
     for shown in ("Ana Silva", "April 2, 1971", ANA_EMAIL, "(555) 010-4400", "Not you? Sign out"):
         assert shown in details
     assert not re.search(r'<input[^>]*name="(first_name|email|phone|date_of_birth)"', details)
+    # Booked at once: its check-in is asked in the 72 hours before the visit.
     response = client.post("/book/details")
-    assert response.location.endswith("/book/intake/progress")
-    for step in CHECK_IN_STEPS:
-        assert response.location.endswith(f"/book/intake/{step.id}")
-        response = client.post(response.location, data=check_in_answers(step))
-        assert response.status_code == 303, text_of(response)[:2000]
     assert response.location.endswith("/book/confirmed")
     assert "You're booked" in text_of(client.get("/book/confirmed"))
 
@@ -195,7 +177,7 @@ def test_a_returning_patient_books_a_follow_up_without_typing_their_details(app,
         AppointmentStatus.CONFIRMED, clinic["ana"], MONDAY_10AM)
     assert len(rows(app, Patient)) == 3  # nobody new: the booking is Ana's own record
     kinds = [(i.kind, i.patient_id) for i in rows(app, Intake, Intake.patient_id == clinic["ana"])]
-    assert kinds == [("first_visit", clinic["ana"]), ("check_in", clinic["ana"])]
+    assert kinds == [("first_visit", clinic["ana"])]
     confirmation = rows(app, OutboxMessage, OutboxMessage.kind == "confirmation")
     assert [m.recipient for m in confirmation] == [ANA_EMAIL]
 
