@@ -81,7 +81,11 @@ def needs_attention(now: datetime) -> Attention:
     )
     unscreened = db.session.scalars(
         _unscreened_first_visits(now)
-        .options(selectinload(Appointment.patient), selectinload(Appointment.practitioner))
+        .options(
+            selectinload(Appointment.patient),
+            selectinload(Appointment.practitioner),
+            selectinload(Appointment.service),
+        )
         .order_by(Appointment.starts_at)
     )
     awaiting = list(awaiting)
