@@ -18,6 +18,7 @@ from booking.audit.service import record_audit
 from booking.extensions import db
 from booking.frontdesk.outcome import DeskActionRefused
 from booking.intake.models import CallBack, CallBackAttempt, Intake
+from booking.intake.service import check_ins_done
 from booking.intake.urgency import urgent_appointment_ids
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.notify.outbox import NO_LONGER_APPLIES
@@ -41,6 +42,7 @@ class Attention:
     awaiting_review: list[Appointment]  # the undecided reviews that are not urgent
     failed_messages: list[OutboxMessage]
     unscreened: list[Appointment] = field(default_factory=list)
+    no_check_in: list[Appointment] = field(default_factory=list)
     urgent_reviews: list[Appointment] = field(default_factory=list)
 
     @property
@@ -51,6 +53,7 @@ class Attention:
             + len(self.awaiting_review)
             + len(self.failed_messages)
             + len(self.unscreened)
+            + len(self.no_check_in)
         )
 
 
@@ -95,6 +98,7 @@ def needs_attention(now: datetime) -> Attention:
         awaiting_review=[a for a in awaiting if a.id not in urgent],
         failed_messages=list(failed),
         unscreened=list(unscreened),
+        no_check_in=follow_ups_without_check_in(now),
         urgent_reviews=[a for a in awaiting if a.id in urgent],
     )
 
@@ -107,7 +111,8 @@ def attention_count(now: datetime) -> int:
         _unscreened_first_visits(now).with_only_columns(func.count(Appointment.id)),
         _failed_messages(now).with_only_columns(func.count(OutboxMessage.id)),
     )
-    return sum(db.session.scalar(query) or 0 for query in queries)
+    counted = sum(db.session.scalar(query) or 0 for query in queries)
+    return counted + len(follow_ups_without_check_in(now))
 
 
 def _unscreened_first_visits(now: datetime):
@@ -124,6 +129,31 @@ def _unscreened_first_visits(now: datetime):
             ~screened.exists(),
         )
     )
+
+
+def follow_ups_without_check_in(now: datetime) -> list[Appointment]:
+    """Confirmed follow-ups whose 72-hour check-in window is open and whose check-in is not
+    done (`intake.service.check_ins_done`, the one rule)."""
+    soon = db.session.scalars(
+        select(Appointment)
+        .join(Service, Service.id == Appointment.service_id)
+        .where(
+            Service.kind == VisitKind.FOLLOW_UP,
+            # One held for review is on the list already, and a clinician is calling them.
+            Appointment.status == AppointmentStatus.CONFIRMED,
+            Appointment.patient_id.is_not(None),
+            Appointment.starts_at <= now + QUESTIONNAIRE_DUE,
+            Appointment.ends_at > now,
+        )
+        .options(
+            selectinload(Appointment.patient),
+            selectinload(Appointment.practitioner),
+            selectinload(Appointment.service),
+        )
+        .order_by(Appointment.starts_at)
+    ).all()
+    done = check_ins_done(soon)
+    return [visit for visit in soon if visit.id not in done]
 
 
 def _open_call_backs():

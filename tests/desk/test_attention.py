@@ -228,17 +228,22 @@ def test_first_visits_without_a_questionnaire_need_the_desk_from_72_hours_before
             questionnaire_version="v1", answers={}, ruleset_version="r1", tier="clear",
             screening={"flags": []},
         ))
-        visit(clinic, local(TODAY + timedelta(days=1), 14))  # a follow-up: not this list
-        return soon
+        # A follow-up tomorrow with no check-in: the other list, which needs the desk too.
+        follow_up = visit(clinic, local(TODAY + timedelta(days=1), 14))
+        return soon, follow_up
 
-    soon = add(app, setup)
+    soon, follow_up = add(app, setup)
     page = desk.get("/staff/desk/attention").get_data(as_text=True)
     assert "First visits with no questionnaire (1)" in page
     section = page.split('id="unscreened-heading"')[1].split("</section>")[0]
     assert f"/staff/desk/appointments/{soon}" in section
     assert "Ben Walker" not in section
+    assert f"/staff/desk/appointments/{follow_up}" not in section
+    assert "Follow-ups with no check-in (1)" in page
+    check_ins = page.split('id="no-check-in-heading"')[1].split("</section>")[0]
+    assert f"/staff/desk/appointments/{follow_up}" in check_ins
     day = desk.get("/staff/desk/day?date=2026-11-25").get_data(as_text=True)
-    assert '<span class="desk-count">1</span>' in day
+    assert '<span class="desk-count">2</span>' in day
     assert 'desk-tier-missing">No questionnaire</span>' in day
     card = desk.get(f"/staff/desk/appointments/{soon}").get_data(as_text=True)
     assert 'desk-tier-missing">No questionnaire</span>' in card
