@@ -45,25 +45,17 @@ from booking.intake.models import Intake
 from booking.notify import feed as feeds
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, Practitioner
-from booking.web.filters import clinic_zone
+from booking.web.filters import clinic_zone, local_day
+from booking.web.parsing import parse_day
 from booking.web.roles import CLINICAL, staff_required
 
 bp = Blueprint("clinician", __name__)
 STAFF = "/staff/clinician"
 
 
-EARLIEST, LATEST = date(2000, 1, 1), date(2200, 1, 1)  # keeps day arithmetic in range
-
-
 def chosen_day(text: str | None) -> date:
     """The ?date= asked for, else (or when unreadable) today in the clinic's zone."""
-    try:
-        day = date.fromisoformat(text or "")
-    except ValueError:
-        day = None
-    if day is None or not EARLIEST <= day <= LATEST:
-        return now_utc().astimezone(clinic_zone()).date()
-    return day
+    return parse_day(text) or local_day(now_utc())
 
 
 def chosen_filter():

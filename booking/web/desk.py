@@ -272,7 +272,7 @@ def attention():
     now = now_utc()
     return render_template(
         "desk/attention.html", attention=needs_attention(now), form=CallBackForm(),
-        today=local_today(now), clinical=current_user.has_any_role(*CLINICAL),
+        today=local_day(now), clinical=current_user.has_any_role(*CLINICAL),
     )
 
 
@@ -475,18 +475,14 @@ def span_said(start: datetime, end: datetime) -> str:
     return formatting.span(start.astimezone(zone), end.astimezone(zone))
 
 
-def local_today(now: datetime) -> date:
-    return local_day(now)
-
-
 def chosen_day(text: str | None, now: datetime) -> tuple[date, int]:
     """The ?date= asked for; today when none; today with the reason and 422 when it is bad."""
     if not text:
-        return local_today(now), 200
+        return local_day(now), 200
     day = parse_day(text)
     if day is None:
         flash(BAD_DATE, "error")
-        return local_today(now), 422
+        return local_day(now), 422
     return day, 200
 
 
@@ -494,7 +490,7 @@ def day_links(shown: date, now: datetime, step: int) -> dict[str, date]:
     return {
         "previous": shown - timedelta(days=step),
         "next": shown + timedelta(days=step),
-        "today": local_today(now),
+        "today": local_day(now),
     }
 
 
@@ -592,7 +588,7 @@ def render_book(error: str | None = None, alternatives=(), patient_form=None, st
     if values.get("day") and shown is None:
         error, status = error or BAD_DATE, max(status, 422)
     shown = shown or (
-        service and first_free_day(service, now, practitioner_id)) or local_today(now)
+        service and first_free_day(service, now, practitioner_id)) or local_day(now)
     query = values.get("q", "").strip()
     return render_template(
         "desk/book.html",
@@ -635,7 +631,7 @@ def render_patient(found: Patient, form: WaitlistForm, status: int = 200):
         tiers=latest_tiers([v.id for v in visits]),
         reviews=review_outcomes(v.id for v in visits),
         screenings=emergency_screenings(found),
-        today=local_today(now_utc()),
+        today=local_day(now_utc()),
         entries=waitlist.open_entries(found.id),
         waitlist_form=form,
         form=ActionForm(),
