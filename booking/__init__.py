@@ -49,6 +49,7 @@ def register_transaction_boundary(app: Flask) -> None:
     """One transaction per request: services flush, the request commits or rolls back."""
     from booking.audit.service import keep_views_after_rollback
     from booking.extensions import db
+    from booking.web.transaction import redo_kept_writes
 
     @app.after_request
     def finish_transaction(response):
@@ -57,6 +58,7 @@ def register_transaction_boundary(app: Flask) -> None:
         else:
             db.session.rollback()
             keep_views_after_rollback()  # whoever saw health data saw it, refused or not
+            redo_kept_writes()  # e.g. what a patient typed on a page that refused it
         return response
 
 

@@ -66,3 +66,8 @@ __all__ += ["FeedToken", "NeedlingClearance", "ReviewDecision", "VisitOutcome"]
 from booking.patients.links import PatientSignInLink  # noqa: E402
 
 __all__ += ["PatientSignInLink"]
+
+# Online bookings in progress (booking/intake/drafts.py).
+from booking.intake.drafts import BookingDraft  # noqa: E402
+
+__all__ += ["BookingDraft"]

@@ -41,7 +41,13 @@ from booking.scheduling.service import (
     nearest_free_slots,
     release_hold,
 )
-from booking.web.booking_flow import CONFIRMED_KEY, EMERGENCY_KEY, BookingFlow
+from booking.web.booking_flow import (
+    CONFIRMED_KEY,
+    DRAFT_KEY,
+    EMERGENCY_KEY,
+    BookingFlow,
+    ended_booking,
+)
 from booking.web.forms import ButtonForm, ContactForm, HoldForm
 from booking.web.intake_flow import IntakeDraft, resume_url
 from booking.web.parsing import parse_day
@@ -134,10 +140,7 @@ def hold():
     service = form.chosen_service() or abort(404)
     if refused := follow_up_refused(service):
         return refused
-    patient_id = booking_for(service)
-    flow = BookingFlow.load()
-    if flow is None or (flow.service_id, flow.patient_id) != (service.id, patient_id):
-        flow = BookingFlow(service_id=service.id, patient_id=patient_id)
+    flow = flow_for(service)
     flow.practitioner = form.practitioner.data or "any"
     now = now_utc()
     try:
@@ -155,6 +158,19 @@ def hold():
     return redirect(resume_url(flow), code=303)
 
 
+def flow_for(service: Service) -> BookingFlow:
+    """The session's booking of this visit (details and answers kept); a booking of another
+    visit type in progress is given up, its held time given back."""
+    patient_id = booking_for(service)
+    flow = BookingFlow.load()
+    if flow is not None and (flow.service_id, flow.patient_id) == (service.id, patient_id):
+        return flow
+    if flow is not None:
+        give_back_previous_hold(flow)
+        flow.discard()
+    return BookingFlow(service_id=service.id, patient_id=patient_id)
+
+
 def give_back_previous_hold(flow: BookingFlow) -> None:
     """A patient has at most one live hold: choosing again frees the time chosen before."""
     previous = flow.hold()
@@ -170,11 +186,9 @@ def resume_hold(hold_id: int, key: str):
         return render_template("booking/hold_ended.html"), 410
     if refused := follow_up_refused(found.service):
         return refused
-    flow = BookingFlow(
-        service_id=found.service_id,
-        practitioner=str(found.practitioner_id),
-        patient_id=booking_for(found.service),
-    )
+    flow = flow_for(found.service)
+    give_back_previous_hold(flow)
+    flow.practitioner = str(found.practitioner_id)
     flow.take_hold(found)
     flow.save()
     return redirect(url_for(".details"), code=303)
@@ -184,7 +198,7 @@ def resume_hold(hold_id: int, key: str):
 def details():
     flow = BookingFlow.load()
     if flow is None or flow.hold_id is None:
-        return redirect(url_for(".choose_service"))
+        return where_it_ended() or redirect(url_for(".choose_service"))
     if refused := follow_up_refused(flow.service, flow):
         return refused
     if flow.patient_id is not None:
@@ -246,17 +260,39 @@ def show_outcome(flow: BookingFlow, outcome: Outcome):
     emergency advice (whose address says nothing about the answers)."""
     if isinstance(outcome, Taken):
         return render_taken(flow.service, flow, outcome.alternatives, outcome.wanted)
-    BookingFlow.clear()
     if isinstance(outcome, Emergency):
-        session[EMERGENCY_KEY] = outcome.intake.id
-        return redirect(url_for("intake.outcome"), code=303)
-    session[CONFIRMED_KEY] = outcome.appointment.id
+        flow.end(intake_id=outcome.intake.id)
+        return show_emergency_advice(outcome.intake.id)
+    flow.end(appointment_id=outcome.appointment.id)
+    return show_confirmation(outcome.appointment.id)
+
+
+def where_it_ended():
+    """The page where the session's booking ended, for a second tap on the last button (its
+    request still carries the draft the first tap ended); None if no booking has ended."""
+    ended = ended_booking()
+    if ended is None:
+        return None
+    if ended.emergency_intake_id is not None:
+        return show_emergency_advice(ended.emergency_intake_id)
+    return show_confirmation(ended.booked_appointment_id)
+
+
+def show_emergency_advice(intake_id: int):
+    session.pop(DRAFT_KEY, None)
+    session[EMERGENCY_KEY] = intake_id
+    return redirect(url_for("intake.outcome"), code=303)
+
+
+def show_confirmation(appointment_id: int):
+    session.pop(DRAFT_KEY, None)
+    session[CONFIRMED_KEY] = appointment_id
     return redirect(url_for("booking.confirmed"), code=303)
 
 
 def render_taken(service: Service, flow: BookingFlow, alternatives: list[Slot], wanted):
-    """The time is gone: keep everything typed and offer the nearest free times."""
-    flow.save()
+    """The time is gone: offer the nearest free times (what was typed is kept in the draft,
+    saved before; this answer rolls the request back)."""
     return render_template(
         "booking/taken.html",
         service=service,

@@ -1,7 +1,8 @@
 """The intake questionnaire inside the booking flow: one page per step, consent, the outcome.
 
-Answers stay in the patient's session until the booking is made (see intake_flow.py); nothing
-about them goes into URLs, logs or flash messages.
+Answers stay in the booking's draft in the database until the booking is made (see
+booking_flow.py and intake_flow.py); the cookie holds only the draft's token, and nothing about
+the answers goes into URLs, logs or flash messages.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from booking.intake.service import (
     paragraphs,
     submission_from,
 )
-from booking.web.booking import show_outcome
+from booking.web.booking import show_outcome, where_it_ended
 from booking.web.booking_flow import EMERGENCY_KEY, BookingFlow
 from booking.web.intake_flow import IntakeDraft, asks_questions, question_views
 from booking.web.intake_forms import ConsentForm, IntakeStepForm
@@ -52,8 +53,10 @@ def current_draft() -> IntakeDraft[BookingFlow] | None:
 @bp.route("/consent", methods=["GET", "POST"])
 def consent():
     draft = current_draft()
-    if draft is None or not draft.needs_consent or draft.first_unfinished() is not None:
-        return redirect(draft.resume_url() if draft else url_for("booking.choose_service"))
+    if draft is None:
+        return where_it_ended() or redirect(url_for("booking.choose_service"))
+    if not draft.needs_consent or draft.first_unfinished() is not None:
+        return redirect(draft.resume_url())
     text = current_consent()
     form = ConsentForm(version=text.version, name=draft.consent_name)
     if form.is_submitted():
@@ -80,7 +83,7 @@ def consent():
 def step(step_id: str):
     draft = current_draft()
     if draft is None:
-        return redirect(url_for("booking.choose_service"))
+        return where_it_ended() or redirect(url_for("booking.choose_service"))
     shown = draft.step(step_id) or abort(404)
     if request.method == "GET":
         return render_step(draft, shown, draft.raw, {})
@@ -91,7 +94,7 @@ def step(step_id: str):
     errors = draft.check(shown, values)
     draft.save()
     if errors:
-        # The answers are kept in the session cookie, which is saved whatever the status.
+        # What was typed is kept in the draft even though this answer rolls the request back.
         return render_step(draft, shown, values, errors), 422
     if shown.safety:
         emergency = early_emergency(draft.kind, draft.raw, respondent(draft), *clock())

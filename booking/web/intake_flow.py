@@ -1,8 +1,9 @@
 """An intake questionnaire in progress: its raw answers, the steps done, the consent name.
 
-Where the answers are kept is the store's business (`DraftStore`): the online booking keeps them
-in the flow's session data (`BookingFlow` is a store as it is); a visit booked by the desk keeps
-them in the database (booking/web/visit_questions.py). `StepUrls` says where the steps live.
+Where the answers are kept is the store's business (`DraftStore`); both keep them in the
+database: the online booking in its draft (`BookingFlow` is a store as it is), a visit booked by
+the desk in its questionnaire draft (booking/web/visit_questions.py). `StepUrls` says where the
+steps live.
 
 Raw form values are kept (not the cleaned answers) so that whatever the patient typed comes back
 exactly as typed, after Back, a validation error, or a time that was taken meanwhile. They are
@@ -182,7 +183,7 @@ def _posted(question: Question, form: MultiDict) -> str | list[str]:
 
 
 def _capped(question: Question, value: str | list[str]) -> str | list[str]:
-    """A posted value cut to a size no valid answer exceeds, so the session stays small."""
+    """A posted value cut to a size no valid answer exceeds, so a draft stays small."""
     if isinstance(value, list):
         return [item[:SHORT_VALUE] for item in value][: len(question.choices)]
     return value[: question.max if question.kind == "text" and question.max else SHORT_VALUE]

@@ -67,10 +67,12 @@ def contact_details(patient: Patient) -> dict[str, str]:
 def forget_booking_in_progress() -> None:
     """Drop the session's booking and give its held time back."""
     flow = BookingFlow.load()
-    held = flow.hold() if flow is not None else None
+    if flow is None:
+        return
+    held = flow.hold()
     if held is not None:
         release_hold(held)
-    BookingFlow.clear()
+    flow.discard()
 
 
 def follow_up_types_url() -> str:

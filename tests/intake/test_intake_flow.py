@@ -851,24 +851,90 @@ def test_unknown_step_is_not_found(client, app, services):
     assert client2.get("/book/intake/consent").status_code == 302
 
 
-def test_the_longest_answers_still_fit_in_the_session_cookie(client, app, services):
-    path = start_booking(client, app, services["first"])
-    answers = {
-        **default_answers(FIRST_VISIT_STEPS),
-        **{f"activity_{n}": "Lifting and carrying shopping up the stairs " * 4 for n in (1, 2, 3)},
-        **{f"activity_{n}_score": "3" for n in (1, 2, 3)},
-        "goals": ("I want to walk the dog for an hour, garden on weekends, sleep through the "
-                  "night and sit through a full working day without pain. ") * 14,
-        "pain_areas": [choice for choice in ("low_back_left", "low_back_right", "buttock_left",
-                                             "buttock_right", "thigh_left", "thigh_right")],
-    }
-    answers["goals"] = answers["goals"][:2000]
-    answer_steps(client, FIRST_VISIT_STEPS, answers, path)
-
+def session_of(app: Flask, client) -> dict:
+    """The session cookie as the server signed it (signed, not encrypted: anyone can read it)."""
     cookie = client.get_cookie("session")
-    assert len(cookie.value) < 4000
-    response = give_consent(client)
-    assert response.location.endswith("/book/confirmed")
+    return app.session_interface.get_signing_serializer(app).loads(cookie.value)
+
+
+def test_the_cookie_carries_a_token_never_a_detail_or_an_answer(client, app, services):
+    """1,000 Chinese characters once made a 6.5 KB cookie and a patient who could not finish."""
+    goals = ("我想每天散步一个小时" * 100)[:1000]
+    answers = {**default_answers(FIRST_VISIT_STEPS), "goals": goals, "activity_1": "Gardening"}
+    path = start_booking(client, app, services["first"])
+    secrets = [*CONTACT.values(), goals[:10], "Gardening", "low_back_left", "pain_now"]
+    for step in FIRST_VISIT_STEPS:
+        response = client.post(path, data=step_data(step, answers))
+        assert response.status_code == 303
+        path = response.location
+        cookie = client.get_cookie("session").value
+        assert len(cookie) < 300
+        decoded = repr(session_of(app, client))
+        assert not [secret for secret in secrets if secret in decoded]
+        assert set(session_of(app, client)) <= {"booking_draft", "_fresh", "csrf_token"}
+
+    assert give_consent(client).location.endswith("/book/confirmed")
+    assert only_intake(app).answers["goals"] == goals
+    assert "booking_draft" not in session_of(app, client)
+
+
+def test_a_refused_step_keeps_what_was_typed(client, app, services):
+    path = start_booking(client, app, services["first"])
+    typed = {**step_data(FIRST_VISIT_STEPS[0], default_answers(FIRST_VISIT_STEPS)),
+             "pain_now": "11"}
+
+    assert client.post(path, data=typed).status_code == 422
+
+    html = client.get(path).get_data(as_text=True)  # a new request: read from the draft
+    assert re.search(r'id="pain_now"[^>]*value="11"', html)
+    assert re.search(r'id="pain_worst_week"[^>]*value="7"', html)
+
+
+def drafts(app: Flask) -> list:
+    from booking.intake.drafts import BookingDraft
+
+    with app.app_context():
+        rows = db.session.scalars(select(BookingDraft)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def test_a_booked_draft_keeps_nothing_typed_only_where_it_ended(
+    client, app, services
+):
+    book_first_visit(client, app, services)
+
+    (draft,) = drafts(app)
+    assert (draft.details, draft.questionnaire, draft.hold_key) == ({}, {}, None)
+    assert draft.booked_appointment_id == only_intake(app).appointment_id
+
+
+def test_a_draft_ends_with_its_hold_and_a_grace_period(client, app, services):
+    from booking.intake.drafts import DRAFT_GRACE
+
+    path = start_booking(client, app, services["first"])
+    client.post(path, data=step_data(FIRST_VISIT_STEPS[0], default_answers(FIRST_VISIT_STEPS)))
+    (draft,) = drafts(app)
+    with app.app_context():
+        hold_ends = db.session.scalars(select(Appointment)).one().hold_expires_at
+    assert draft.expires_at >= hold_ends + DRAFT_GRACE - timedelta(seconds=5)
+
+    with time_machine.travel(draft.expires_at + timedelta(seconds=1), tick=False):
+        assert client.get(path).location.endswith("/book/")
+    assert drafts(app) == []  # gone with everything typed in it
+    assert "booking_draft" not in session_of(app, client)
+
+
+def test_signing_out_deletes_the_draft(client, app, services):
+    returning_patient(app)
+    start_follow_up_hold = free_starts(app, services["follow"])[0]
+    sign_in_returning_patient(client, CONTACT["email"])
+    assert hold(client, services["follow"], start_follow_up_hold).status_code == 303
+    assert len(drafts(app)) == 1
+
+    client.post("/returning/sign-out")
+
+    assert drafts(app) == []
 
 
 def test_consent_text_is_created_once(app):

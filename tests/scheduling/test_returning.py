@@ -264,7 +264,7 @@ def test_signing_out_forgets_the_patient_and_gives_the_held_time_back(app, clien
     assert (response.status_code, response.location) == (303, RETURNING_ASK)
     assert "You are signed out" in text_of(client.get(RETURNING_ASK))
     with client.session_transaction() as session:
-        assert "returning_patient" not in session and "booking_flow" not in session
+        assert "returning_patient" not in session and "booking_draft" not in session
     assert [a.status for a in rows(app, Appointment)] == [AppointmentStatus.EXPIRED]
     assert client.get("/book/details").status_code == 302
     assert client.get("/book/follow-up").location == RETURNING_ASK
@@ -281,10 +281,10 @@ def test_a_follow_up_in_progress_belongs_to_the_patient_who_started_it(app, clie
     sign_in_returning_patient(client, "ben@example.com")
     assert client.get("/book/details").status_code == 302
     assert [a.status for a in rows(app, Appointment)] == [AppointmentStatus.EXPIRED]
-    # A session edited to carry someone else's booking is sent to ask for a link.
+    # A booking that is not the signed-in patient's is sent to ask for a link.
     hold(client, clinic["follow"], MONDAY_10AM + timedelta(hours=1))
     with client.session_transaction() as session:
-        session["booking_flow"] = {**session["booking_flow"], "patient_id": clinic["ana"]}
+        session["returning_patient"] = clinic["ana"]
     assert client.get("/book/details").location == RETURNING_ASK
 
 
