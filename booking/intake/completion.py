@@ -133,8 +133,10 @@ def finish_booking(
     status = submission.booking_status if submission else AppointmentStatus.CONFIRMED
     try:
         confirm_hold(held, now, status)
-    except SlotTaken as taken:
-        return Taken(held.starts_at, taken.alternatives)
+    except SlotTaken:
+        # The nearest times of the practitioner the patient chose (or anyone's, for any).
+        alternatives = nearest_free_slots(service, held.starts_at, now, practitioner_id)
+        return Taken(held.starts_at, alternatives)
     if submission is not None:
         # Stored with the booking in one transaction: a time taken meanwhile stores nothing.
         record_intake(submission, patient, held)

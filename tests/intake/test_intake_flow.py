@@ -588,6 +588,38 @@ def test_taken_time_keeps_answers_and_returns_to_consent(client, app, services):
     assert intake.answers["pain_now"] == 5
 
 
+def test_times_offered_after_a_lost_race_are_the_chosen_practitioners(client, app, services):
+    """They were anyone's, posted back with the chosen practitioner: "someone else booked"."""
+    with app.app_context():
+        from booking.scheduling.models import Practitioner, Service
+
+        first = db.session.get(Service, services["first"])
+        chosen = db.session.scalars(select(Practitioner)).one()
+        make_practitioner(services=[first], hours=EVERY_DAY)  # free at the very same times
+        db.session.commit()
+        chosen_id = chosen.id
+    (start,) = free_starts(app, services["first"])
+    client.post("/book/hold", data={"service": str(services["first"]),
+                                    "practitioner": str(chosen_id), "start": start})
+    client.post("/book/details", data=CONTACT)
+    answer_steps(client, FIRST_VISIT_STEPS, default_answers(FIRST_VISIT_STEPS),
+                 "/book/intake/pain")
+    with app.app_context():  # someone else books the chosen practitioner's time meanwhile
+        held = db.session.scalars(select(Appointment)).one()
+        held.status = AppointmentStatus.EXPIRED
+        db.session.flush()
+        make_appointment(held.practitioner, held.service, held.starts_at)
+        db.session.commit()
+
+    html = give_consent(client).get_data(as_text=True)
+
+    offered = re.search(r'name="start" value="([^"]+)"', html).group(1)
+    assert offered != start  # the other practitioner's free time at that moment is not offered
+    response = client.post("/book/hold", data={"service": str(services["first"]),
+                                               "practitioner": str(chosen_id), "start": offered})
+    assert response.status_code == 303 and response.location.endswith("/book/intake/consent")
+
+
 def test_double_submit_shows_the_booking_made(client, app, services):
     answers = default_answers(FIRST_VISIT_STEPS)
     answer_steps(client, FIRST_VISIT_STEPS, answers, start_booking(client, app, services["first"]))
