@@ -1,12 +1,10 @@
-"""One booked first visit's questionnaire: the online steps and consent, for a visit the desk
-booked. The patient answers through the visit's signed link (booking/web/manage.py); the desk
+"""A booked visit's questionnaire or check-in: the questionnaire's pages, for a visit booked
+already. The patient answers through the visit's signed link (booking/web/manage.py); the desk
 may fill it in with the patient on the phone (booking/web/desk.py). Both run these pages.
 
 The answers in progress live in the database (`QuestionnaireDraft`), never in the cookie; the
-steps, their checks and their templates are the online ones (`IntakeDraft`, intake/*.html).
-The outcome is applied by one service call, `screen_booked_visit`; the pages only show it.
-An invalid step answers 422, which rolls the request back: what was typed stays on the page,
-the draft keeps what it had.
+pages, their checks and their templates are the questionnaire's (questionnaire_pages.py). The
+outcome is applied by one service call, `screen_booked_visit`; the pages only show it.
 """
 
 from __future__ import annotations
@@ -15,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, make_response, redirect, render_template, request
+from flask import abort, redirect
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from booking.accounts.models import User
@@ -25,26 +23,13 @@ from booking.db import now_utc
 from booking.extensions import db
 from booking.intake.completion import VisitOutcome, screen_booked_visit
 from booking.intake.models import QuestionnaireDraft
-from booking.intake.questionnaire import Step
-from booking.intake.service import (
-    Consent,
-    Respondent,
-    current_consent,
-    early_emergency,
-    paragraphs,
-    submission_from,
-)
+from booking.intake.service import IntakeSubmission, Respondent
 from booking.scheduling.models import Appointment, Service
-from booking.web.intake import clock
-from booking.web.intake_flow import (
-    ANSWERS,
-    CONSENT_NAME,
-    DONE,
-    IntakeDraft,
-    StepUrls,
-    question_views,
-)
-from booking.web.intake_forms import ConsentForm, IntakeStepForm
+from booking.web import questionnaire_pages
+from booking.web.intake_flow import ANSWERS, CONSENT_NAME, DONE, IntakeDraft, StepUrls
+from booking.web.intake_forms import ConsentForm
+from booking.web.questionnaire_pages import Journey
+from booking.web.transaction import keep_after_rollback
 
 
 @dataclass
@@ -72,7 +57,12 @@ class VisitStore:
         return self.appointment.service
 
     def save(self) -> None:
-        if self.row is None:
+        """Keep the draft as it is now, even if this request's answer is a refusal (4xx)."""
+        self._write()
+        keep_after_rollback(("questionnaire_draft", self.row.appointment_id), self._write)
+
+    def _write(self) -> None:
+        if self.row is None or inspect(self.row).transient:  # new, or made in a rolled-back try
             self.row = _new_draft_row(self.appointment.id)
         self.row.answers = dict(self.extra.get(ANSWERS, {}))
         self.row.done_steps = list(self.extra.get(DONE, []))
@@ -114,107 +104,30 @@ class Asker:
     consent_form: type[ConsentForm] = ConsentForm
 
 
-def draft_for(appointment: Appointment, asker: Asker) -> IntakeDraft[VisitStore]:
-    return IntakeDraft(VisitStore.load(appointment), asker.urls)
+def journey(appointment: Appointment, asker: Asker) -> Journey[VisitStore]:
+    patient = appointment.patient  # screening takes the age and the history from the record
+
+    def conclude(submission: IntakeSubmission) -> ResponseReturnValue:
+        outcome = screen_booked_visit(appointment, submission, asker.entered_by)
+        return asker.show(appointment, outcome)
+
+    return Journey(
+        draft=IntakeDraft(VisitStore.load(appointment), asker.urls),
+        respondent=Respondent(patient.email or "", patient.date_of_birth),
+        conclude=conclude,
+        page=asker.page,
+        consent_form=asker.consent_form,
+    )
 
 
 def start(appointment: Appointment, asker: Asker) -> ResponseReturnValue:
     """Where the questions were left (the first step, for a new questionnaire)."""
-    return redirect(draft_for(appointment, asker).resume_url(), code=303)
+    return redirect(journey(appointment, asker).draft.resume_url(), code=303)
 
 
 def step_page(appointment: Appointment, step_id: str, asker: Asker) -> ResponseReturnValue:
-    """A step: shown (GET), or checked and kept, then the next page (POST)."""
-    draft = draft_for(appointment, asker)
-    shown = draft.step(step_id) or abort(404)
-    if request.method == "GET":
-        return render_step(draft, shown, draft.raw, {}, asker)
-    values = draft.take(shown, request.form)
-    if request.form.get("action") == "back":  # keeps what was typed, valid or not
-        draft.save()
-        return redirect(draft.url_before(shown), code=303)
-    errors = draft.check(shown, values)
-    if errors:
-        return render_step(draft, shown, values, errors, asker), 422
-    draft.save()
-    if shown.safety:
-        emergency = early_emergency(draft.kind, draft.raw, respondent(appointment), *clock())
-        if emergency is not None:  # the very next page is the emergency advice
-            return asker.show(
-                appointment, screen_booked_visit(appointment, emergency, asker.entered_by)
-            )
-    after = draft.url_after(shown)
-    return redirect(after, code=303) if after else finish(appointment, draft, asker)
+    return questionnaire_pages.step_page(journey(appointment, asker), step_id)
 
 
 def consent_page(appointment: Appointment, asker: Asker) -> ResponseReturnValue:
-    """Consent to treatment, once every step is done; agreeing stores the answers."""
-    draft = draft_for(appointment, asker)
-    if not draft.needs_consent or draft.first_unfinished() is not None:
-        return redirect(draft.resume_url(), code=303)
-    text = current_consent()
-    form = asker.consent_form(version=text.version, name=draft.consent_name)
-    if form.is_submitted():
-        draft.keep_consent_name(form.name.data or "")
-        if request.form.get("action") == "back":
-            draft.save()
-            return redirect(draft.url_before(None), code=303)
-        if form.validate_for(text.version):
-            consent = Consent(text.version, form.name.data.strip(), now_utc())
-            return finish(appointment, draft, asker, consent)
-    # A refused consent is an error (422), so the request boundary rolls back, not commits.
-    status = 422 if form.is_submitted() else 200
-    return private(render_template(
-        "intake/consent.html",
-        form=form,
-        consent=text,
-        paragraphs=paragraphs(text.text),
-        position=draft.parts,
-        parts=draft.parts,
-        **asker.page,
-    ), status)
-
-
-def render_step(
-    draft: IntakeDraft[VisitStore], step: Step, values: dict, errors: dict[str, str], asker: Asker
-):
-    questions = question_views(step, values, errors)
-    return private(render_template(
-        "intake/step.html",
-        step=step,
-        questions=questions,
-        errors=[q for q in questions if q.error],
-        position=draft.position(step),
-        parts=draft.parts,
-        form=IntakeStepForm(),
-        **asker.page,
-    ))
-
-
-def finish(
-    appointment: Appointment,
-    draft: IntakeDraft[VisitStore],
-    asker: Asker,
-    consent: Consent | None = None,
-) -> ResponseReturnValue:
-    """Screen the whole answer set and apply it to the visit."""
-    now, today = clock()
-    submission, _ = submission_from(
-        draft.kind, draft.raw, respondent(appointment), now, today, consent
-    )
-    if submission is None:  # a step changed after it was checked: show it again
-        return redirect(draft.resume_url(), code=303)
-    return asker.show(appointment, screen_booked_visit(appointment, submission, asker.entered_by))
-
-
-def respondent(appointment: Appointment) -> Respondent:
-    """The patient's record: screening takes the age and the history from it."""
-    patient = appointment.patient
-    return Respondent(patient.email or "", patient.date_of_birth)
-
-
-def private(body, status: int = 200):
-    """Pages with health answers are not kept by browsers or proxies."""
-    response = make_response(body, status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return questionnaire_pages.consent_page(journey(appointment, asker))

@@ -515,7 +515,7 @@ def test_consent_waits_for_every_step(client, app, services):
 
     response = client.get("/book/intake/consent")
 
-    assert response.status_code == 302 and response.location.endswith("/book/intake/safety")
+    assert response.status_code == 303 and response.location.endswith("/book/intake/safety")
 
 
 def test_consent_errors_keep_the_typed_name(client, app, services):

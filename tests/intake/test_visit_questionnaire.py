@@ -299,6 +299,8 @@ def test_an_invalid_answer_is_422_and_keeps_what_was_typed(app, visit_id, client
     assert 'value="11"' in page and 'value="over_3_months" checked' in page
     assert response.headers["Cache-Control"] == "no-store"
     assert load(app, Intake) == []
+    # Kept in the draft although the 422 rolled the request back: it is there on coming back.
+    assert 'value="11"' in client.get(path).get_data(as_text=True)
 
 
 # --- The desk, with the patient on the phone ---------------------------------------------------
