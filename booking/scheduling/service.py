@@ -416,6 +416,13 @@ def release_hold(hold: Appointment) -> None:
         db.session.flush()
 
 
+def replace_hold(previous: Appointment, successor: Appointment) -> None:
+    """The patient chose again: the new hold carries the email given for the previous one (the
+    details step may not come again), and the previous is given back."""
+    successor.email_digest = previous.email_digest
+    release_hold(previous)
+
+
 def release_other_holds(patient_id: int, keep_id: int) -> None:
     """A patient has at most one live hold: taking a new one gives the others back."""
     db.session.execute(

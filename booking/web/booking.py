@@ -50,7 +50,7 @@ from booking.scheduling.service import (
     hold_seconds_left,
     hold_slot,
     nearest_free_slots,
-    release_hold,
+    replace_hold,
 )
 from booking.web.booking_flow import CONFIRMED_KEY, EMERGENCY_KEY, BookingFlow
 from booking.web.filters import local_time
@@ -167,7 +167,7 @@ def hold():
         return render_taken(
             service, flow, nearest_free_slots(service, form.start.instant, now), None
         )
-    give_back_previous_hold(previous)
+    give_back_previous_hold(previous, new_hold)
     flow.take_hold(new_hold)
     flow.save()
     # Details and answers already given are kept: continue where the patient left off.
@@ -186,10 +186,10 @@ def flow_for(service: Service, practitioner: str) -> tuple[BookingFlow, Appointm
     return flow, previous
 
 
-def give_back_previous_hold(previous: Appointment | None) -> None:
+def give_back_previous_hold(previous: Appointment | None, new_hold: Appointment) -> None:
     """A browser has at most one live hold: choosing again frees the time chosen before."""
     if previous is not None:
-        release_hold(previous)
+        replace_hold(previous, new_hold)
 
 
 def render_too_many_holds(service: Service, flow: BookingFlow, cap: HoldCapReached, wanted):
