@@ -27,7 +27,7 @@ run: install
 	$(FLASK) seed-demo --if-empty
 	@$(FLASK) outbox work & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
 
 test: install
 	$(BIN)/ruff check .

@@ -29,6 +29,16 @@ def _database_url(env: str) -> str:
     return f"sqlite:///{ROOT / 'instance' / f'booking-{env}.sqlite3'}"
 
 
+def rate_limit_storage() -> str:
+    """Where rate limits are counted: RATELIMIT_STORAGE_URI, memory:// by default."""
+    return os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+
+
+def rate_limits_shared(storage_uri: str) -> bool:
+    """Do all processes count in this storage? memory:// lives inside one process."""
+    return not storage_uri.startswith("memory://")
+
+
 def from_environment() -> dict:
     """Build the Flask config mapping from environment variables."""
     env = os.environ.get("APP_ENV", "development")
@@ -64,11 +74,17 @@ def from_environment() -> dict:
         "MAIL_SUPPRESS_SEND": _bool("MAIL_SUPPRESS_SEND", not production),
         # The outbox worker gives a message up (status dead) after this many failed attempts.
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
-        # Rate limits: memory on one machine, Redis when scaled out.
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Rate limits: memory inside one process (gunicorn.conf.py then runs one worker),
+        # Redis when several processes or machines serve.
+        "RATELIMIT_STORAGE_URI": rate_limit_storage(),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "booking"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "API_HOLD_RATE_LIMIT": os.environ.get("API_HOLD_RATE_LIMIT", "20 per minute"),
+        "BOOKING_HOLD_RATE_LIMIT": os.environ.get("BOOKING_HOLD_RATE_LIMIT", "20 per minute"),
+        # Live holds one client address (an IPv6 /64) and one email address may keep at once.
+        "HOLDS_PER_CLIENT": int(os.environ.get("HOLDS_PER_CLIENT", "3")),
+        "HOLDS_PER_EMAIL": int(os.environ.get("HOLDS_PER_EMAIL", "2")),
         # "Book a follow-up" (a one-time link by email), per IP address and per email address.
         "PATIENT_LINK_RATE_LIMIT": os.environ.get("PATIENT_LINK_RATE_LIMIT", "5 per minute"),
         # Forms

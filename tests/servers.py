@@ -55,7 +55,8 @@ def free_port() -> int:
 
 
 def app_environment(database_url: str, **overrides: str) -> dict[str, str]:
-    """The environment of a test server: the test database, no rate limits, no mail."""
+    """The environment of a test server: the test database, no rate limits or caps on live
+    holds (every test client comes from 127.0.0.1), no mail."""
     return {
         **os.environ,
         "APP_ENV": "testing",
@@ -63,6 +64,7 @@ def app_environment(database_url: str, **overrides: str) -> dict[str, str]:
         "SECRET_KEY": "test-secret",
         "SECURITY_PASSWORD_SALT": "test-salt",
         "RATELIMIT_ENABLED": "false",
+        "HOLDS_PER_CLIENT": "1000",
         "MAIL_SUPPRESS_SEND": "true",
         "CLINIC_TIMEZONE": "America/New_York",
         **overrides,

@@ -246,6 +246,11 @@ class Appointment(db.Model):
     # A random key kept in the patient's session: only its owner may continue a hold.
     hold_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     source: Mapped[str] = mapped_column(String(20), default="online")
+    # Who holds a live hold, for the caps on live holds (booking.scheduling.hold_cap): keyed
+    # hashes of the client's address and of the email given, never the address or email itself;
+    # cleared when the hold is booked or given back.
+    client_digest: Mapped[str | None] = mapped_column(String(32), index=True)
+    email_digest: Mapped[str | None] = mapped_column(String(32), index=True)
     # iCalendar SEQUENCE: rises with every change the patient's calendar must follow.
     sequence: Mapped[int] = mapped_column(default=0)
     cancel_reason: Mapped[str | None] = mapped_column(Text)

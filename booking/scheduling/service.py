@@ -25,6 +25,7 @@ from booking.scheduling.availability import (
     occupied_interval,
 )
 from booking.scheduling.availability import WorkingHours as HoursRule
+from booking.scheduling.hold_cap import check_client_cap
 from booking.scheduling.models import (
     ACTIVE_STATUSES,
     HOLD_STATUSES,
@@ -39,6 +40,8 @@ from booking.scheduling.models import (
 )
 from booking.scheduling.signals import booking_made
 
+# Who held a time matters only while it is held: the caps' hashes go when the hold ends.
+NO_HOLDER = {"client_digest": None, "email_digest": None}
 MAX_BUFFER = timedelta(minutes=120)  # the largest buffer a service may have (a CHECK constraint)
 ALTERNATIVES = 6
 
@@ -266,7 +269,7 @@ def expire_stale_holds(practitioner_id: int, now: datetime) -> None:
             Appointment.hold_expires_at <= now,
         )
         # The key stays: its owner may still book the time if nobody has taken it meanwhile.
-        .values(status=AppointmentStatus.EXPIRED)
+        .values(status=AppointmentStatus.EXPIRED, **NO_HOLDER)
         .execution_options(synchronize_session=False)
     )
 
@@ -311,8 +314,13 @@ def hold_slot(
     now: datetime,
     practitioner_id: int | None = None,
     source: str = "online",
+    client: str | None = None,
+    replacing: Appointment | None = None,
 ) -> Appointment:
-    """Hold a free time for the clinic's hold length. Raises SlotNotOffered or SlotTaken."""
+    """Hold a free time for the clinic's hold length. Raises SlotNotOffered or SlotTaken, or
+    HoldCapReached when `client` (a hold_cap.client_digest) keeps its most live holds already,
+    not counting the hold this one is `replacing` (which the caller then gives back)."""
+    check_client_cap(client, now, replacing)
     candidates = offered_slots_at(service, start, now, practitioner_id)
     # Only a time nobody is free at needs the second look that tells "taken" from "not offered".
     if not candidates and not is_offered_time(service, start, now, practitioner_id):
@@ -320,6 +328,7 @@ def hold_slot(
     # A race lost for one practitioner may leave another free at that time ("first available").
     for chosen in practitioners_by_load(candidates, now):
         hold = _new_hold(service, start, chosen, now, source)
+        hold.client_digest = client
         if _inserted(hold, now):
             return hold
     raise SlotTaken(nearest_free_slots(service, start, now, practitioner_id))
@@ -403,7 +412,15 @@ def release_hold(hold: Appointment) -> None:
     if hold.status in HOLD_STATUSES:
         hold.status = AppointmentStatus.EXPIRED
         hold.hold_key = None
+        hold.client_digest = hold.email_digest = None
         db.session.flush()
+
+
+def replace_hold(previous: Appointment, successor: Appointment) -> None:
+    """The patient chose again: the new hold carries the email given for the previous one (the
+    details step may not come again), and the previous is given back."""
+    successor.email_digest = previous.email_digest
+    release_hold(previous)
 
 
 def release_other_holds(patient_id: int, keep_id: int) -> None:
@@ -415,7 +432,7 @@ def release_other_holds(patient_id: int, keep_id: int) -> None:
             Appointment.status == AppointmentStatus.HELD,
             Appointment.id != keep_id,
         )
-        .values(status=AppointmentStatus.EXPIRED, hold_key=None)
+        .values(status=AppointmentStatus.EXPIRED, hold_key=None, **NO_HOLDER)
         .execution_options(synchronize_session=False)
     )
 
@@ -435,6 +452,7 @@ def confirm_hold(
             hold.status = status
             hold.hold_expires_at = None
             hold.hold_key = None
+            hold.client_digest = hold.email_digest = None
     except IntegrityError as error:
         if not is_overlap(error):
             raise

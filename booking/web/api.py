@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, request, url_for
+from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
@@ -19,6 +20,7 @@ from booking.db import now_utc
 from booking.extensions import db, limiter
 from booking.intake.service import may_book
 from booking.scheduling.availability import Slot
+from booking.scheduling.hold_cap import HoldCapReached, client_digest
 from booking.scheduling.models import Appointment, Practitioner, Service
 from booking.scheduling.service import (
     SlotNotOffered,
@@ -237,6 +239,17 @@ def slot_taken(alternatives: list[Slot], zone: ZoneInfo):
     return jsonify(error="slot_taken", alternatives=slots_json(alternatives, zone)), 409
 
 
+def too_many_holds(cap: HoldCapReached, now: datetime):
+    """429: this client keeps its most live holds; says when the first of them ends."""
+    retry_after = max(1, int((cap.frees_at - now).total_seconds()) + 1)
+    message = (
+        f"This client already holds {cap.limit} times. Finish those bookings through their "
+        "continue_url, or wait until one runs out."
+    )
+    body = jsonify(error="too_many_holds", message=message, retry_after=retry_after)
+    return body, 429, {"Retry-After": str(retry_after)}
+
+
 # --- Views ----------------------------------------------------------------------------------
 
 
@@ -288,7 +301,12 @@ def create_hold():
     if not form.validate():
         return invalid(form.field_errors())
     try:
-        hold = hold_slot(form.chosen_service, form.start_at, now, form.chosen_practitioner_id)
+        hold = hold_slot(
+            form.chosen_service, form.start_at, now, form.chosen_practitioner_id,
+            client=client_digest(get_remote_address()),
+        )
+    except HoldCapReached as cap:
+        return too_many_holds(cap, now)
     except SlotNotOffered:
         return invalid({"start": NOT_OFFERED})
     except SlotTaken as taken:

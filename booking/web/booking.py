@@ -11,16 +11,27 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 
 from booking.clinic.service import get_clinic
 from booking.db import now_utc
-from booking.extensions import db
+from booking.extensions import db, limiter
 from booking.intake.completion import Emergency, Hold, Outcome, Taken, finish_booking
 from booking.intake.service import may_book
 from booking.intake.urgency import urgent_appointment_ids
 from booking.scheduling.availability import Slot
+from booking.scheduling.hold_cap import HoldCapReached, claim_for_email, client_digest
 from booking.scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -39,7 +50,7 @@ from booking.scheduling.service import (
     hold_seconds_left,
     hold_slot,
     nearest_free_slots,
-    release_hold,
+    replace_hold,
 )
 from booking.web.booking_flow import (
     CONFIRMED_KEY,
@@ -48,6 +59,7 @@ from booking.web.booking_flow import (
     BookingFlow,
     ended_booking,
 )
+from booking.web.filters import local_time
 from booking.web.forms import ButtonForm, ContactForm, HoldForm
 from booking.web.intake_flow import IntakeDraft, resume_url
 from booking.web.parsing import parse_day
@@ -132,7 +144,13 @@ def times(slug: str):
     )
 
 
+def booking_hold_rate_limit() -> str:
+    """How often one client may choose a time, from the config (tests and deployments tune it)."""
+    return current_app.config["BOOKING_HOLD_RATE_LIMIT"]
+
+
 @bp.post("/hold")
+@limiter.limit(booking_hold_rate_limit)
 def hold():
     form = HoldForm()
     if not form.validate():
@@ -140,42 +158,59 @@ def hold():
     service = form.chosen_service() or abort(404)
     if refused := follow_up_refused(service):
         return refused
-    flow = flow_for(service)
-    flow.practitioner = form.practitioner.data or "any"
+    flow, previous = flow_for(service, form.practitioner.data or "any")
     now = now_utc()
     try:
-        new_hold = hold_slot(service, form.start.instant, now, form.practitioner_id())
+        new_hold = hold_slot(
+            service, form.start.instant, now, form.practitioner_id(),
+            client=client_digest(get_remote_address()), replacing=previous,
+        )
+    except HoldCapReached as cap:
+        return render_too_many_holds(service, flow, cap, form.start.instant)
     except SlotTaken as taken:
         return render_taken(service, flow, taken.alternatives, form.start.instant)
     except SlotNotOffered:
         return render_taken(
             service, flow, nearest_free_slots(service, form.start.instant, now), None
         )
-    give_back_previous_hold(flow)
+    give_back_previous_hold(previous, new_hold)
     flow.take_hold(new_hold)
     flow.save()
     # Details and answers already given are kept: continue where the patient left off.
     return redirect(resume_url(flow), code=303)
 
 
-def flow_for(service: Service) -> BookingFlow:
-    """The session's booking of this visit (details and answers kept); a booking of another
-    visit type in progress is given up, its held time given back."""
+def flow_for(service: Service, practitioner: str) -> tuple[BookingFlow, Appointment | None]:
+    """The session's booking of this visit (details and answers kept; a booking of another
+    visit type in progress is given up) and the hold it had, which the new one replaces."""
     patient_id = booking_for(service)
     flow = BookingFlow.load()
-    if flow is not None and (flow.service_id, flow.patient_id) == (service.id, patient_id):
-        return flow
-    if flow is not None:
-        give_back_previous_hold(flow)
+    previous = flow.hold() if flow is not None else None
+    if flow is not None and (flow.service_id, flow.patient_id) != (service.id, patient_id):
         flow.discard()
-    return BookingFlow(service_id=service.id, patient_id=patient_id)
+        flow = None
+    flow = flow or BookingFlow(service_id=service.id, patient_id=patient_id)
+    flow.practitioner = practitioner
+    return flow, previous
 
 
-def give_back_previous_hold(flow: BookingFlow) -> None:
-    """A patient has at most one live hold: choosing again frees the time chosen before."""
-    previous = flow.hold()
+def give_back_previous_hold(previous: Appointment | None, new_hold: Appointment) -> None:
+    """A browser has at most one live hold: choosing again frees the time chosen before."""
     if previous is not None:
-        release_hold(previous)
+        replace_hold(previous, new_hold)
+
+
+def render_too_many_holds(service: Service, flow: BookingFlow, cap: HoldCapReached, wanted):
+    """This address keeps its most live holds: say so, when one frees, and keep the choice."""
+    flow.save()
+    return render_template(
+        "booking/too_many_holds.html",
+        service=service,
+        flow=flow,
+        cap=cap,
+        wanted=wanted,
+        form=HoldForm(),
+    ), 429
 
 
 @bp.get("/resume/<int:hold_id>/<key>")
@@ -186,9 +221,9 @@ def resume_hold(hold_id: int, key: str):
         return render_template("booking/hold_ended.html"), 410
     if refused := follow_up_refused(found.service):
         return refused
-    flow = flow_for(found.service)
-    give_back_previous_hold(flow)
-    flow.practitioner = str(found.practitioner_id)
+    flow, previous = flow_for(found.service, str(found.practitioner_id))
+    if previous is not None and previous.id != found.id:
+        give_back_previous_hold(previous, found)
     flow.take_hold(found)
     flow.save()
     return redirect(url_for(".details"), code=303)
@@ -204,7 +239,7 @@ def details():
     if flow.patient_id is not None:
         return returning_details(flow)
     form = ContactForm(data=flow.contact() if flow.details else None)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and email_may_hold(flow, form):
         flow.details = form.to_session()
         flow.save()
         first_step = IntakeDraft(flow).steps[0]
@@ -215,6 +250,23 @@ def details():
     seconds_left = hold_seconds_left(held, now_utc())
     page = render_template("booking/details.html", form=form, hold=held, seconds_left=seconds_left)
     return page, 422 if form.is_submitted() else 200
+
+
+def email_may_hold(flow: BookingFlow, form: ContactForm) -> bool:
+    """Mark the hold with the email typed, unless that email keeps its most live holds already
+    (then the email field says so and what to do)."""
+    held = flow.hold()
+    if held is None:
+        return True
+    try:
+        claim_for_email(held, form.email.data, now_utc())
+    except HoldCapReached as cap:
+        form.email.errors.append(
+            f"This email address already has {cap.limit} times held. Finish one of those "
+            f"bookings, or wait until {local_time(cap.frees_at)} when the first is let go."
+        )
+        return False
+    return True
 
 
 def returning_details(flow: BookingFlow):

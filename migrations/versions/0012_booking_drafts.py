@@ -5,8 +5,8 @@ the session cookie into `booking_draft`; the cookie keeps only a random token, w
 stored here. A draft expires with its hold plus a grace period; when its booking ends it is
 emptied and keeps only where it ended (the visit, or the emergency intake).
 
-Revision ID: 0011_booking_drafts
-Revises: 0010_patient_sign_in_links
+Revision ID: 0012_booking_drafts
+Revises: 0011_hold_client
 Create Date: 2026-12-02 12:32:48.650345
 
 """
@@ -17,8 +17,8 @@ import booking.db
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '0011_booking_drafts'
-down_revision = '0010_patient_sign_in_links'
+revision = '0012_booking_drafts'
+down_revision = '0011_hold_client'
 branch_labels = None
 depends_on = None
 
