@@ -97,6 +97,12 @@ def end_idle_staff_session() -> None:
         flash(ENDED_MESSAGE, "info")
 
 
+def current_staff_session_id() -> str | None:
+    """The signed-in staff member's session row id (checked live before every request)."""
+    found = session.get(SESSION_KEY)
+    return found if isinstance(found, str) and current_user.is_authenticated else None
+
+
 def connect_session_signals() -> None:
     """Sign-in starts a session row, sign-out ends it, a password change or reset ends every
     other one of the user's (Flask-Security also rotates fs_uniquifier then). Connecting the
