@@ -164,6 +164,8 @@ class PatientAccessForm(FlaskForm):
 
     reason = StringField(
         "Why do you need this patient's answers?",
+        description=f"For example, covering for a colleague. At most {REASON_MAX} characters.",
+        render_kw={"maxlength": REASON_MAX},
         filters=[lambda value: value.strip() if value else value],
         validators=[
             DataRequired("Say why you need this patient's answers, e.g. covering for a colleague."),

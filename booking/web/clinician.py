@@ -118,8 +118,8 @@ def render_reason(patient: Patient, back: str, form: PatientAccessForm, status: 
 
 def safe_back(requested: str | None, patient: Patient) -> str:
     """Where to go once a reason is given: a clinician page of ours, else the progress chart."""
-    if requested and requested.startswith(f"{STAFF}/") and "//" not in requested \
-            and "\\" not in requested:
+    ours = requested and requested.startswith(f"{STAFF}/")
+    if ours and "//" not in requested and "\\" not in requested:
         return requested
     return url_for("clinician.progress", patient_id=patient.id)
 

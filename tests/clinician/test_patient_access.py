@@ -73,7 +73,7 @@ def test_another_practitioners_patient_asks_for_a_reason_and_shows_nothing(
         response = sam.get(path)
         html = response.get_data(as_text=True)
         assert response.status_code == 403, path
-        assert REASON_FORM in html and "Rosa Park" in html
+        assert REASON_FORM in html and 'maxlength="200"' in html and "Rosa Park" in html
         assert GOALS not in html
     # Also for a form sent straight to a page (the needling clearance).
     cleared = sam.post(f"{pages(mayas_patient)[0]}/clearance", data={"cleared": "no"})
