@@ -114,7 +114,8 @@ def connect_session_signals() -> None:
 
 
 def _session_started(sender, user, **extra) -> None:
-    session[SESSION_KEY] = start_staff_session(user, now_utc()).id
+    idle_limit = timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"])
+    session[SESSION_KEY] = start_staff_session(user, now_utc(), idle_limit).id
 
 
 def _session_ended(sender, user, **extra) -> None:

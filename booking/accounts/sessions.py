@@ -25,8 +25,10 @@ class SessionState(enum.Enum):
     ENDED = "ended"  # signed out, password changed, or never started
 
 
-def start_staff_session(user: User, now: datetime) -> StaffSession:
-    """A new session for a sign-in; the idle limit counts from `now`."""
+def start_staff_session(user: User, now: datetime, idle_limit: timedelta) -> StaffSession:
+    """A new session for a sign-in; the idle limit counts from `now`. Sessions left idle by
+    anyone (a closed browser never signs out) are deleted on the way."""
+    db.session.execute(delete(StaffSession).where(StaffSession.last_seen_at < now - idle_limit))
     row = StaffSession(
         id=secrets.token_urlsafe(32), user_id=user.id, created_at=now, last_seen_at=now
     )

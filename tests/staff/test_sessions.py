@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from booking import config
-from booking.accounts.models import RoleName
+from booking.accounts.models import RoleName, StaffSession
 from booking.demo import DEMO_PASSWORD
 from booking.extensions import db
 from booking.notify.models import OutboxMessage
@@ -107,6 +107,16 @@ def test_activity_keeps_the_session_and_a_saved_copy_alive_until_idle(app):
         traveller.shift(timedelta(minutes=31))
         assert not opens_staff_pages(replay(app, cookie))
         assert not opens_staff_pages(client)
+
+
+def test_sessions_left_idle_are_deleted_at_the_next_sign_in(app):
+    with time_machine.travel(START, tick=False) as traveller:
+        sign_in_saving_cookie(app)  # the browser is closed without signing out
+        traveller.shift(timedelta(minutes=31))
+        sign_in_saving_cookie(app)
+    with app.app_context():
+        [left] = db.session.scalars(select(StaffSession)).all()
+        assert left.created_at == START + timedelta(minutes=31)
 
 
 # --- password change and reset -----------------------------------------------------------------
