@@ -8,6 +8,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "dev-only-secret-change-me"
+# Mixed into every staff password hash: changing it locks every staff member out, so it is
+# set once and kept apart from SECRET_KEY (which may be rotated).
+DEV_PASSWORD_SALT = "dev-only-password-salt-change-me"
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -39,6 +42,23 @@ def rate_limits_shared(storage_uri: str) -> bool:
     return not storage_uri.startswith("memory://")
 
 
+def _password_salt(production: bool, secret: str) -> str:
+    """SECURITY_PASSWORD_SALT: required in production and not SECRET_KEY; a fixed dev salt
+    elsewhere."""
+    salt = os.environ.get("SECURITY_PASSWORD_SALT", "")
+    if production and not salt:
+        raise RuntimeError(
+            "SECURITY_PASSWORD_SALT must be set when APP_ENV=production (a long random value, "
+            "kept for good: changing it makes every staff password stop working)"
+        )
+    if production and salt == secret:
+        raise RuntimeError(
+            "SECURITY_PASSWORD_SALT must differ from SECRET_KEY, so that SECRET_KEY can be "
+            "changed without locking staff out"
+        )
+    return salt or DEV_PASSWORD_SALT
+
+
 def from_environment() -> dict:
     """Build the Flask config mapping from environment variables."""
     env = os.environ.get("APP_ENV", "development")
@@ -47,6 +67,7 @@ def from_environment() -> dict:
     if production and not secret:
         raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
     secret = secret or DEV_SECRET
+    salt = _password_salt(production, secret)
     return {
         "APP_ENV": env,
         "SECRET_KEY": secret,
@@ -97,7 +118,7 @@ def from_environment() -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         # Staff accounts (Flask-Security-Too)
         "SECURITY_PASSWORD_HASH": "argon2",
-        "SECURITY_PASSWORD_SALT": os.environ.get("SECURITY_PASSWORD_SALT", secret),
+        "SECURITY_PASSWORD_SALT": salt,
         "SECURITY_URL_PREFIX": "/staff",
         "SECURITY_POST_LOGIN_VIEW": "/staff/",
         "SECURITY_POST_LOGOUT_VIEW": "/",

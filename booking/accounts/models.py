@@ -55,3 +55,17 @@ class User(db.Model, UserMixin):
 
     def has_any_role(self, *names: RoleName) -> bool:
         return any(self.has_role(name.value) for name in names)
+
+
+class StaffSession(db.Model):
+    """One sign-in of a staff member: its random id is all the session cookie holds of it.
+
+    Deleted at sign-out and on a password change; refused when idle (last_seen_at too old).
+    """
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)

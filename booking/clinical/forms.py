@@ -1,4 +1,5 @@
-"""Practitioners' forms: review decisions, needling clearance and visit outcomes."""
+"""Practitioners' forms: review decisions, needling clearance, visit outcomes, and the reason
+for opening another practitioner's patient."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from booking.clinical.access import REASON_MAX
 from booking.clinical.models import MUSCLES, ReviewOutcome, VisitOutcome
 from booking.clinical.outcomes import OutcomeEntry
 from booking.clinical.summary import Activity
@@ -155,3 +157,18 @@ class OutcomeForm(FlaskForm):
             soreness=(self.soreness.data or "").strip(),
             plan=(self.plan.data or "").strip(),
         )
+
+
+class PatientAccessForm(FlaskForm):
+    """Why a practitioner opens another practitioner's patient (kept in the audit log)."""
+
+    reason = StringField(
+        "Why do you need this patient's answers?",
+        description=f"For example, covering for a colleague. At most {REASON_MAX} characters.",
+        render_kw={"maxlength": REASON_MAX},
+        filters=[lambda value: value.strip() if value else value],
+        validators=[
+            DataRequired("Say why you need this patient's answers, e.g. covering for a colleague."),
+            Length(max=REASON_MAX, message=f"Keep the reason under {REASON_MAX} characters."),
+        ],
+    )

@@ -1,4 +1,5 @@
-"""What practitioners record: review decisions, needling clearances, visit outcomes, feed tokens."""
+"""What practitioners record: review decisions, needling clearances, visit outcomes, feed tokens,
+and access to another practitioner's patient (covering for a colleague)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from booking.accounts.models import User
+from booking.accounts.models import StaffSession, User
 from booking.db import JSONType, UTCDateTime, enum_column, now_utc
 from booking.extensions import db
 from booking.intake.models import Intake
@@ -140,3 +141,21 @@ class FeedToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     practitioner: Mapped[Practitioner] = relationship()
+
+
+class PatientAccess(db.Model):
+    """A practitioner opened another practitioner's patient, giving a reason (in the audit log).
+
+    Lasts as long as the staff session it was given in: sign-out, a password change or the idle
+    limit end the session and, with it (CASCADE), the access.
+    """
+
+    __tablename__ = "patient_access"
+    __table_args__ = (UniqueConstraint("staff_session_id", "patient_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_session_id: Mapped[str] = mapped_column(
+        ForeignKey(StaffSession.id, ondelete="CASCADE")
+    )
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)

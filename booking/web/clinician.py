@@ -2,6 +2,9 @@
 progress, and the private calendar feed. Thin: parse, call booking.clinical (the feed:
 booking.notify.feed), render.
 
+Pages with a patient's answers (intake, outcome, progress) open for the patient's own
+practitioner; another practitioner is first asked why (booking.clinical.access).
+
 No url_prefix: the staff pages live under /staff/clinician, while the calendar feed sits at
 /calendar/<token>.ics because calendar apps fetch it without a login (the token is the key).
 """
@@ -24,9 +27,16 @@ from flask import (
 from flask_security import current_user
 
 from booking.accounts.models import RoleName
+from booking.accounts.security import current_staff_session_id
 from booking.clinic.service import get_clinic
+from booking.clinical.access import may_open_patient, open_patient_with_reason
 from booking.clinical.errors import ClinicalError, ReviewNotPending
-from booking.clinical.forms import ClearanceForm, OutcomeForm, ReviewDecisionForm
+from booking.clinical.forms import (
+    ClearanceForm,
+    OutcomeForm,
+    PatientAccessForm,
+    ReviewDecisionForm,
+)
 from booking.clinical.outcomes import outcome_context, record_outcome
 from booking.clinical.progress import patient_progress
 from booking.clinical.review import decide_review, record_clearance
@@ -90,10 +100,55 @@ def my_week():
     )
 
 
+# --- Whose answers a practitioner may open ---------------------------------------------------
+
+
+def reason_asked(patient_id: int | None, back: str):
+    """None when the signed-in staff member may see the patient's answers; otherwise the page
+    asking why (403), which returns to `back` once a reason is given."""
+    if may_open_patient(current_user, patient_id, current_staff_session_id()):
+        return None
+    return render_reason(db.get_or_404(Patient, patient_id), back, PatientAccessForm(), 403)
+
+
+def render_reason(patient: Patient, back: str, form: PatientAccessForm, status: int):
+    page = render_template("clinician/access_reason.html", patient=patient, back=back, form=form)
+    return page, status
+
+
+def safe_back(requested: str | None, patient: Patient) -> str:
+    """Where to go once a reason is given: a clinician page of ours, else the progress chart."""
+    ours = requested and requested.startswith(f"{STAFF}/")
+    if ours and "//" not in requested and "\\" not in requested:
+        return requested
+    return url_for("clinician.progress", patient_id=patient.id)
+
+
+@bp.post(f"{STAFF}/patients/<int:patient_id>/access")
+@staff_required(*CLINICAL)
+def patient_access(patient_id: int):
+    patient = db.get_or_404(Patient, patient_id)
+    back, form = safe_back(request.form.get("back"), patient), PatientAccessForm()
+    staff_session = current_staff_session_id()
+    if staff_session is None:
+        abort(403)
+    if not form.validate_on_submit():
+        return render_reason(patient, back, form, 422)
+    open_patient_with_reason(patient.id, staff_session, form.reason.data)
+    flash("Opened until you sign out. Your reason is in the audit log.")
+    return redirect(back, code=303)
+
+
+# --- Intakes ----------------------------------------------------------------------------------
+
+
 @bp.get(f"{STAFF}/intakes/<int:intake_id>")
 @staff_required(*CLINICAL)
 def intake(intake_id: int):
-    return render_intake(db.get_or_404(Intake, intake_id), ClearanceForm())
+    found = db.get_or_404(Intake, intake_id)
+    if (asked := reason_asked(found.patient_id, request.path)) is not None:
+        return asked
+    return render_intake(found, ClearanceForm())
 
 
 def render_intake(found: Intake, form: ClearanceForm):
@@ -106,6 +161,9 @@ def render_intake(found: Intake, form: ClearanceForm):
 @staff_required(*CLINICAL)
 def clearance(intake_id: int):
     found = db.get_or_404(Intake, intake_id)
+    back = url_for("clinician.intake", intake_id=found.id)
+    if (asked := reason_asked(found.patient_id, back)) is not None:
+        return asked
     form = ClearanceForm()
     if not form.validate_on_submit():
         return render_intake(found, form), 422
@@ -166,6 +224,8 @@ DECIDED = {
 @staff_required(*CLINICAL)
 def outcome(appointment_id: int):
     appointment, now = db.get_or_404(Appointment, appointment_id), now_utc()
+    if (asked := reason_asked(appointment.patient_id, request.path)) is not None:
+        return asked
     context = outcome_context(appointment, now)
     form = OutcomeForm()
     form.use_activities(context.activities)
@@ -183,6 +243,8 @@ def outcome(appointment_id: int):
 @staff_required(*CLINICAL)
 def progress(patient_id: int):
     patient = db.get_or_404(Patient, patient_id)
+    if (asked := reason_asked(patient.id, request.path)) is not None:
+        return asked
     return render_template("clinician/progress.html", progress=patient_progress(patient, now_utc()))
 
 

@@ -178,3 +178,11 @@ __all__ = [
     "make_patient",
     "series_with_outcomes",
 ]
+
+
+def open_with_reason(client, patient_id: int, reason: str = "Covering for a colleague") -> None:
+    """Open another practitioner's patient as a practitioner would: state why on the form."""
+    response = client.post(
+        f"/staff/clinician/patients/{patient_id}/access", data={"reason": reason}
+    )
+    assert response.status_code == 303, response.status_code

@@ -319,7 +319,9 @@ def test_clearance_needs_a_note_and_keeps_the_choice(app, maya, flagged):
 
 def test_clearance_is_refused_where_screening_allowed_needling(app, maya, world):
     with app.app_context():
-        intake = add_intake(make_patient())
+        patient = make_patient()
+        add_visit(world.maya, world.first_visit, now_utc() + timedelta(days=2), patient)
+        intake = add_intake(patient)
         db.session.commit()
         intake_id = intake.id
     response = maya.post(f"/staff/clinician/intakes/{intake_id}/clearance",
@@ -335,12 +337,13 @@ def test_an_unreadable_or_far_date_shows_today(maya, value):
     assert maya.get(f"/staff/clinician/week?date={value}").status_code == 200
 
 
-def test_an_intake_held_for_a_recent_emergency_shows_that_emergency_beside_it(app, maya):
+def test_an_intake_held_for_a_recent_emergency_shows_that_emergency_beside_it(app, maya, world):
     from booking.intake.models import Intake
     from booking.intake.screening import screen
 
     with app.app_context():
         patient = make_patient(first_name="Iris", last_name="Stone")
+        add_visit(world.maya, world.first_visit, now_utc() + timedelta(days=2), patient)
         before = add_intake(patient, submitted_at=now_utc() - timedelta(days=3),
                             bowel_control="yes", bowel_control_onset="new")
         answers = {"date_of_birth": "1980-05-01"}

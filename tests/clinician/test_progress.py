@@ -192,10 +192,11 @@ def test_viewing_progress_is_audited(app, maya, series):
 
 
 def test_a_patient_without_an_intake_has_no_baseline(app, world, maya):
-    from tests.clinician.helpers import make_patient
+    from tests.clinician.helpers import add_visit, make_patient
 
     with app.app_context():
         patient = make_patient()
+        add_visit(world.maya, world.follow_up, now_utc() + timedelta(days=2), patient)
         db.session.commit()
         patient_id = patient.id
     html = maya.get(f"/staff/clinician/patients/{patient_id}/progress").get_data(as_text=True)

@@ -18,7 +18,7 @@ from booking.db import now_utc
 from booking.extensions import db
 from booking.intake.models import CallBack, CallBackAttempt
 from booking.scheduling.models import AppointmentStatus
-from tests.clinician.helpers import ZONE, add_intake, add_visit, make_patient
+from tests.clinician.helpers import ZONE, add_intake, add_visit, make_patient, open_with_reason
 
 NO_VISIT = "No visit was booked: the answers called for emergency care."
 
@@ -76,7 +76,7 @@ def reviewed(app, world):
         other = add_intake(ines, other_visit, cancer_history="yes")
         db.session.commit()
         return {"intake": intake.id, "first": first.id, "follow": follow.id,
-                "other": other.id, "other_visit": other_visit.id}
+                "other": other.id, "other_visit": other_visit.id, "ines": ines.id}
 
 
 def test_intake_page_shows_each_review_decision_with_who_when_and_the_note(
@@ -105,6 +105,7 @@ def test_intake_page_shows_each_review_decision_with_who_when_and_the_note(
     assert section.index("First visit with Maya Chen") < section.index("Follow-up with Maya")
     assert "Not Hugo's." not in words
 
+    open_with_reason(maya, reviewed["ines"])  # Sam's patient
     other = text_of(maya.get(f"/staff/clinician/intakes/{reviewed['other']}"))
     assert "Approved by Sam Okafor" in other and "Not Hugo's." in other
     assert "Phoned Hugo" not in other and "GP review" not in other
@@ -150,11 +151,19 @@ def emergency(app, world):
         db.session.add(open_call_back)
         db.session.commit()
         return {"intake": intake.id, "no_hold": no_hold.id, "hold": hold.id,
+                "patients": (eva.id, omar.id),
                 "raised": call_back.raised_at, "tries": [t.attempted_at for t in tries],
                 "open_raised": open_call_back.raised_at}
 
 
+def open_emergencies(client, emergency) -> None:
+    """A hold given back makes no one their practitioner: whoever calls back states why."""
+    for patient_id in emergency["patients"]:
+        open_with_reason(client, patient_id, "Returning the emergency call-back")
+
+
 def test_an_emergency_intake_claims_no_visit(maya, emergency):
+    open_emergencies(maya, emergency)
     for intake in (emergency["intake"], emergency["no_hold"]):
         words = text_of(maya.get(f"/staff/clinician/intakes/{intake}"))
         assert f"Visit {NO_VISIT}" in words
@@ -173,6 +182,7 @@ def test_an_emergency_intake_on_a_cancelled_booking_claims_no_visit(app, maya, w
 
 
 def test_the_intake_page_shows_the_call_back_with_every_try(maya, emergency):
+    open_emergencies(maya, emergency)
     words = text_of(maya.get(f"/staff/clinician/intakes/{emergency['intake']}"))
     section = words[words.index("Call-back"):words.index("The pain")]
     first, second = emergency["tries"]

@@ -115,6 +115,7 @@ def test_database_url_from_the_environment(monkeypatch, given, expected):
 def test_session_cookies_are_secure_in_production(monkeypatch):
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("SECURITY_PASSWORD_SALT", "y" * 32)
     config = from_environment()
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True

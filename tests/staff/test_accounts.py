@@ -86,6 +86,7 @@ def test_session_cookie_is_httponly_and_samesite_and_no_remember_cookie(app):
 def test_session_cookies_are_secure_in_production(monkeypatch):
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "a-production-secret")
+    monkeypatch.setenv("SECURITY_PASSWORD_SALT", "a-production-password-salt")
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
     settings = config.from_environment()
     assert settings["SESSION_COOKIE_SECURE"] is True

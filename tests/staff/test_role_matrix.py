@@ -1,4 +1,5 @@
-"""Every staff route checks its role: each role against each page, anonymous included.
+"""Every staff route checks its role: each role against each page, anonymous included; and
+every answer, page or refusal, is neither cached nor framed.
 
 The routes are read from the app's URL map, so pages added later (front desk, clinician) are
 covered without touching this file: every view under /staff/ must name its roles through
@@ -154,6 +155,8 @@ def test_each_role_against_each_staff_page(app, client_for, urls, role):
         response = client.get(url) if reads else client.post(url)
         status = response.status_code
         where = f"{'GET' if reads else 'POST'} {url} ({rule.endpoint}) as {role or 'anonymous'}"
+        if url.startswith("/staff/") and not _not_stored_nor_framed(response):
+            problems.append(f"{where}: may be cached or framed {dict(response.headers)}")
         if role is None:
             if status not in (302, 401) or (
                 status == 302 and "/staff/login" not in response.location
@@ -165,6 +168,14 @@ def test_each_role_against_each_staff_page(app, client_for, urls, role):
         elif status in (401, 403) or status >= 500 or "/staff/login" in (response.location or ""):
             problems.append(f"{where}: {status} {response.location or ''}, expected the page")
     assert not problems, "\n".join(problems)
+
+
+def _not_stored_nor_framed(response) -> bool:
+    return (
+        response.headers.get("Cache-Control") == "no-store"
+        and response.headers.get("X-Frame-Options") == "DENY"
+        and "frame-ancestors 'none'" in response.headers.get("Content-Security-Policy", "")
+    )
 
 
 # --- CSRF on every form ----------------------------------------------------------------------
