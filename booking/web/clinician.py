@@ -46,7 +46,7 @@ from booking.notify import feed as feeds
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, Practitioner
 from booking.web.filters import clinic_zone, local_day
-from booking.web.parsing import parse_day
+from booking.web.parsing import as_id, parse_day
 from booking.web.roles import CLINICAL, staff_required
 
 bp = Blueprint("clinician", __name__)
@@ -90,7 +90,7 @@ def my_week():
     )
 
 
-@bp.get(f"{STAFF}/intakes/<int:intake_id>")
+@bp.get(f"{STAFF}/intakes/<id:intake_id>")
 @staff_required(*CLINICAL)
 def intake(intake_id: int):
     return render_intake(db.get_or_404(Intake, intake_id), ClearanceForm())
@@ -102,7 +102,7 @@ def render_intake(found: Intake, form: ClearanceForm):
     )
 
 
-@bp.post(f"{STAFF}/intakes/<int:intake_id>/clearance")
+@bp.post(f"{STAFF}/intakes/<id:intake_id>/clearance")
 @staff_required(*CLINICAL)
 def clearance(intake_id: int):
     found = db.get_or_404(Intake, intake_id)
@@ -137,7 +137,7 @@ def decision_form(appointment_id: int) -> ReviewDecisionForm:
     return ReviewDecisionForm(prefix=f"review-{appointment_id}")
 
 
-@bp.post(f"{STAFF}/reviews/<int:appointment_id>")
+@bp.post(f"{STAFF}/reviews/<id:appointment_id>")
 @staff_required(*CLINICAL)
 def review_decide(appointment_id: int):
     appointment = db.get_or_404(Appointment, appointment_id)
@@ -162,7 +162,7 @@ DECIDED = {
 }
 
 
-@bp.route(f"{STAFF}/visits/<int:appointment_id>/outcome", methods=["GET", "POST"])
+@bp.route(f"{STAFF}/visits/<id:appointment_id>/outcome", methods=["GET", "POST"])
 @staff_required(*CLINICAL)
 def outcome(appointment_id: int):
     appointment, now = db.get_or_404(Appointment, appointment_id), now_utc()
@@ -179,7 +179,7 @@ def outcome(appointment_id: int):
     return render_template("clinician/outcome.html", context=context, form=form), status
 
 
-@bp.get(f"{STAFF}/patients/<int:patient_id>/progress")
+@bp.get(f"{STAFF}/patients/<id:patient_id>/progress")
 @staff_required(*CLINICAL)
 def progress(patient_id: int):
     patient = db.get_or_404(Patient, patient_id)
@@ -192,8 +192,8 @@ def progress(patient_id: int):
 def feed_owner() -> Practitioner | None:
     """Your own feed; an admin may pick any practitioner's (to revoke a lost phone's address)."""
     requested = request.values.get("practitioner", "")
-    if is_admin() and requested.isdigit():
-        return db.get_or_404(Practitioner, int(requested))
+    if is_admin() and requested:
+        return db.get_or_404(Practitioner, as_id(requested) or 0)
     return practitioner_of(current_user)
 
 
