@@ -12,12 +12,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, Request, current_app, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
-from booking.web.errors import render_error, render_invalid_field
+from booking.web.errors import render_error, render_invalid_field, wants_json
 from booking.web.parsing import MAX_ID
 
 MAX_BODY_BYTES = 64 * 1024  # forms and JSON; nothing the clinic's pages post comes near it
@@ -63,6 +63,19 @@ class BoundedJSONProvider(DefaultJSONProvider):
         if depth(value) > MAX_JSON_DEPTH:
             raise JSONTooDeep()
         return value
+
+
+class EdgeRequest(Request):
+    """Flask's request, whose get_json(silent=True) is silent about an oversized body too: the
+    error page for that body must not fail again where Flask-Security looks for a token."""
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RequestEntityTooLarge:
+            if silent:
+                return None
+            raise
 
 
 def depth(value: Any) -> int:
@@ -126,12 +139,26 @@ def refuse_control_characters():
     return None
 
 
+def refuse_json_on_pages():
+    """415 for a JSON body outside the API: the pages take web forms, and Flask-WTF would read
+    a JSON list or number as form data and fail."""
+    if request.is_json and request.content_length and not wants_json():
+        return render_error(415)
+    return None
+
+
+def check_request():
+    """The edge's one check before any view: None lets the request through."""
+    return refuse_json_on_pages() or refuse_control_characters()
+
+
 def register(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     app.json = BoundedJSONProvider(app)
+    app.request_class = EdgeRequest
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default: no limit
         app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.before_request(refuse_control_characters)
+    app.before_request(check_request)
 
     @app.errorhandler(BodyRefused)
     def body_refused(error: BodyRefused):

@@ -16,6 +16,7 @@ MESSAGES = {
     409: ("That changed while you were looking", "Someone changed it first. Please try again."),
     410: ("That is no longer available", "The link or time has run out."),
     413: ("That was more than we accept", "Please send less at once and try again."),
+    415: ("That was sent in a form we do not read", "Please use the form on the page."),
     422: ("Some details need another look", "Please go back and check the form."),
     429: ("Too many requests", "Please wait a minute and try again."),
     500: ("Something went wrong on our side", "Nothing you did caused this. Please try again."),
