@@ -91,14 +91,13 @@ from booking.web.desk_forms import (
     optional_id,
 )
 from booking.web.filters import local_day
-from booking.web.forms import ContactForm
+from booking.web.forms import BAD_DAY, ContactForm
 from booking.web.intake_flow import StepUrls
 from booking.web.intake_forms import PhoneConsentForm
 from booking.web.parsing import parse_day
 from booking.web.roles import CLINICAL, DESK, staff_required
 
 bp = Blueprint("desk", __name__, url_prefix="/staff/desk")
-BAD_DATE = "That date could not be read: choose a day between the years 2000 and 2200."
 
 
 @bp.context_processor
@@ -481,7 +480,7 @@ def chosen_day(text: str | None, now: datetime) -> tuple[date, int]:
         return local_day(now), 200
     day = parse_day(text)
     if day is None:
-        flash(BAD_DATE, "error")
+        flash(BAD_DAY, "error")
         return local_day(now), 422
     return day, 200
 
@@ -586,7 +585,7 @@ def render_book(error: str | None = None, alternatives=(), patient_form=None, st
     now = now_utc()
     shown = parse_day(values.get("day"))
     if values.get("day") and shown is None:
-        error, status = error or BAD_DATE, max(status, 422)
+        error, status = error or BAD_DAY, max(status, 422)
     shown = shown or (
         service and first_free_day(service, now, practitioner_id)) or local_day(now)
     query = values.get("q", "").strip()

@@ -27,6 +27,7 @@ MAX_JSON_DEPTH = 20
 CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 CONTROL_IN_NAME = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 CONTROL_MESSAGE = "must not contain control characters (such as NUL or escape)"
+READS = ("GET", "HEAD", "OPTIONS")
 PATH = "address"  # the "field" named when the path itself holds a control character
 
 
@@ -119,7 +120,7 @@ def request_json() -> Any:
 def typed_text() -> Iterator[tuple[str, str, re.Pattern]]:
     """(field, text, what it may not contain) for every value a person or program typed."""
     yield PATH, request.path, CONTROL_IN_NAME
-    sources = (request.args, request.form) if request.method != "GET" else (request.args,)
+    sources = (request.args,) if request.method in READS else (request.args, request.form)
     for source in sources:
         for key, values in source.lists():
             yield key, key, CONTROL_IN_NAME
@@ -135,14 +136,15 @@ def refuse_control_characters():
     for field, text, forbidden in typed_text():
         if forbidden.search(text):
             label = "the page address" if field == PATH else None
-            return render_invalid_field(field, CONTROL_MESSAGE, label)
+            shown = CONTROL_IN_NAME.sub("\ufffd", field)  # the name may hold the character too
+            return render_invalid_field(shown, CONTROL_MESSAGE, label)
     return None
 
 
 def refuse_json_on_pages():
     """415 for a JSON body outside the API: the pages take web forms, and Flask-WTF would read
     a JSON list or number as form data and fail."""
-    if request.is_json and request.content_length and not wants_json():
+    if request.is_json and request.method not in READS and not wants_json():
         return render_error(415)
     return None
 

@@ -159,9 +159,10 @@ def test_far_days_in_desk_forms_are_refused(app, day):
     time_off = desk.post("/staff/desk/time-off", data={
         "practitioner": practitioner_id, "first_day": day, "starts": "00:00",
         "last_day": day, "ends": "23:59", "reason": "Far-off training",
-    })
-    assert time_off.status_code < 500, time_off.status_code
-    week = desk.get(f"/staff/desk/week?practitioner={practitioner_id}").get_data(as_text=True)
+    }, follow_redirects=True)
+    assert time_off.status_code == 200, time_off.status_code
+    week = time_off.get_data(as_text=True)
+    assert "That date could not be read" in week  # said on the week page it returns to
     assert "Far-off training" not in week
     booked = desk.post("/staff/desk/book", data={"patient": 1, "service": 1, "day": day,
                                                  "time": "09:00"})
@@ -231,11 +232,11 @@ def test_nul_in_the_path_query_form_and_json_is_refused_naming_the_field(app):
 
     in_query = desk.get("/staff/desk/patients?q=ana%00")
     assert_refused_clearly(in_query, 422)
-    assert "q" in in_query.get_data(as_text=True)
+    assert "“q”" in in_query.get_data(as_text=True)
 
     in_form = client.post("/returning/", data={"email": f"ana{NUL}@example.com"})
     assert_refused_clearly(in_form, 422)
-    assert "email" in in_form.get_data(as_text=True)
+    assert "“email”" in in_form.get_data(as_text=True)
     assert "text/html" in in_form.content_type
 
     in_json = client.post("/api/v1/holds", json={"service": f"first{NUL}", "start": "x"})
