@@ -297,3 +297,18 @@ def test_a_non_ascii_hold_key_gets_the_same_answer_as_a_wrong_key(app):
     odd = client.get(f"/book/resume/{hold['hold_id']}/ключ")
     assert wrong.status_code == odd.status_code == 410
     assert client.get(f"/book/resume/{BEYOND_ID}/key").status_code == 404
+
+
+# --- found by the fuzz test (tests/foundation/test_fuzz.py) ------------------------------------
+
+
+def test_an_admin_form_posted_with_no_fields_changes_nothing(app):
+    with app.app_context():
+        before = {p.id: sorted(s.id for s in p.services)
+                  for p in db.session.scalars(select(Practitioner))}
+    posted = staff(app).post(f"/staff/admin/practitioners/{min(before)}", data={})
+    assert posted.status_code < 500, posted.status_code
+    with app.app_context():
+        after = {p.id: sorted(s.id for s in p.services)
+                 for p in db.session.scalars(select(Practitioner))}
+    assert after == before
