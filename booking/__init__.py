@@ -22,6 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     register_extensions(app)
     register_transaction_boundary(app)
+    register_edge(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_filters(app)
@@ -60,6 +61,14 @@ def register_transaction_boundary(app: Flask) -> None:
             keep_views_after_rollback()  # whoever saw health data saw it, refused or not
             redo_kept_writes()  # e.g. what a patient typed on a page that refused it
         return response
+
+
+def register_edge(app: Flask) -> None:
+    """One validation layer before every view: the `id` converter (before any route uses it),
+    control characters refused, bodies and JSON bounded."""
+    from booking.web.edge import register
+
+    register(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -75,6 +75,10 @@ class CheckboxesField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
+    def process_data(self, value):
+        # Rows linked to the edited row (a post with no form data falls back to them): their ids.
+        super().process_data([getattr(row, "id", row) for row in value] if value else value)
+
 
 def minutes_field(label: str, low: int, high: int, **kwargs) -> WholeNumberField:
     return WholeNumberField(

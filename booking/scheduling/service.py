@@ -390,7 +390,10 @@ def is_overlap(error: IntegrityError) -> bool:
 def find_own_hold(hold_id: int, hold_key: str) -> Appointment | None:
     """The caller's hold, live or run out, if the key proves it is theirs."""
     hold = db.session.get(Appointment, hold_id)
-    if hold is None or hold.hold_key is None or not secrets.compare_digest(hold.hold_key, hold_key):
+    if hold is None or hold.hold_key is None:
+        return None
+    # As bytes: compare_digest refuses a non-ASCII str, and such a key is simply a wrong one.
+    if not secrets.compare_digest(hold.hold_key.encode(), hold_key.encode()):
         return None
     return hold if hold.status in HOLD_STATUSES else None
 

@@ -80,7 +80,7 @@ def service_new():
     return _service_page(None)
 
 
-@bp.route("/services/<int:service_id>", methods=["GET", "POST"])
+@bp.route("/services/<id:service_id>", methods=["GET", "POST"])
 @staff_required(*ADMIN)
 def service_edit(service_id: int):
     return _service_page(db.get_or_404(Service, service_id))
@@ -112,7 +112,7 @@ def practitioner_new():
     return _practitioner_page(None)
 
 
-@bp.route("/practitioners/<int:practitioner_id>", methods=["GET", "POST"])
+@bp.route("/practitioners/<id:practitioner_id>", methods=["GET", "POST"])
 @staff_required(*ADMIN)
 def practitioner_edit(practitioner_id: int):
     return _practitioner_page(db.get_or_404(Practitioner, practitioner_id))
@@ -131,7 +131,7 @@ def _practitioner_page(practitioner: Practitioner | None):
     ), form_status(form)
 
 
-@bp.route("/practitioners/<int:practitioner_id>/hours", methods=["GET", "POST"])
+@bp.route("/practitioners/<id:practitioner_id>/hours", methods=["GET", "POST"])
 @staff_required(*ADMIN)
 def practitioner_hours(practitioner_id: int):
     practitioner = db.get_or_404(Practitioner, practitioner_id)
@@ -172,7 +172,7 @@ def closures():
     ), form_status(form)
 
 
-@bp.post("/closures/<int:closure_id>/remove")
+@bp.post("/closures/<id:closure_id>/remove")
 @staff_required(*ADMIN)
 def closure_remove(closure_id: int):
     _confirmed()
@@ -219,7 +219,7 @@ def account_new():
     return render_template("admin/account_new.html", form=form), form_status(form)
 
 
-@bp.route("/accounts/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/accounts/<id:user_id>", methods=["GET", "POST"])
 @staff_required(*ADMIN)
 def account_edit(user_id: int):
     user = db.get_or_404(User, user_id)
@@ -239,7 +239,7 @@ def account_edit(user_id: int):
 ACCOUNT_ACTIONS = 'any(activate, deactivate, "password-link", "two-factor-off")'
 
 
-@bp.post(f"/accounts/<int:user_id>/<{ACCOUNT_ACTIONS}:act>")
+@bp.post(f"/accounts/<id:user_id>/<{ACCOUNT_ACTIONS}:act>")
 @staff_required(*ADMIN)
 def account_action(user_id: int, act: str):
     _confirmed()
@@ -283,7 +283,7 @@ def consent():
     ), form_status(form)
 
 
-@bp.get("/consent/<int:consent_id>")
+@bp.get("/consent/<id:consent_id>")
 @staff_required(*ADMIN)
 def consent_version(consent_id: int):
     version = db.get_or_404(ConsentText, consent_id)

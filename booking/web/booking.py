@@ -62,7 +62,7 @@ from booking.web.booking_flow import (
 from booking.web.filters import local_time
 from booking.web.forms import ButtonForm, ContactForm, HoldForm
 from booking.web.intake_flow import IntakeDraft, resume_url
-from booking.web.parsing import parse_day
+from booking.web.parsing import as_id, parse_day
 from booking.web.returning import contact_details, remembered_patient, remembered_patient_id
 
 bp = Blueprint("booking", __name__, url_prefix="/book")
@@ -75,9 +75,10 @@ def service_or_404(slug: str) -> Service:
 
 def chosen_practitioner(service: Service, value: str) -> Practitioner | None:
     """The practitioner asked for by id, or None for "first available"."""
-    if not value.isdigit():
+    practitioner_id = as_id(value)
+    if practitioner_id is None:
         return None
-    found = bookable_practitioners(service, int(value))
+    found = bookable_practitioners(service, practitioner_id)
     return found[0] if found else abort(404)
 
 
@@ -213,7 +214,7 @@ def render_too_many_holds(service: Service, flow: BookingFlow, cap: HoldCapReach
     ), 429
 
 
-@bp.get("/resume/<int:hold_id>/<key>")
+@bp.get("/resume/<id:hold_id>/<key>")
 def resume_hold(hold_id: int, key: str):
     """Continue a hold made elsewhere (a clinic website through the API)."""
     found = find_live_hold(hold_id, key, now_utc())

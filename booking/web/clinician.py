@@ -56,7 +56,7 @@ from booking.notify import feed as feeds
 from booking.patients.models import Patient
 from booking.scheduling.models import Appointment, Practitioner
 from booking.web.filters import clinic_zone, local_day
-from booking.web.parsing import parse_day
+from booking.web.parsing import as_id, parse_day
 from booking.web.roles import CLINICAL, staff_required
 
 bp = Blueprint("clinician", __name__)
@@ -124,7 +124,7 @@ def safe_back(requested: str | None, patient: Patient) -> str:
     return url_for("clinician.progress", patient_id=patient.id)
 
 
-@bp.post(f"{STAFF}/patients/<int:patient_id>/access")
+@bp.post(f"{STAFF}/patients/<id:patient_id>/access")
 @staff_required(*CLINICAL)
 def patient_access(patient_id: int):
     patient = db.get_or_404(Patient, patient_id)
@@ -142,7 +142,7 @@ def patient_access(patient_id: int):
 # --- Intakes ----------------------------------------------------------------------------------
 
 
-@bp.get(f"{STAFF}/intakes/<int:intake_id>")
+@bp.get(f"{STAFF}/intakes/<id:intake_id>")
 @staff_required(*CLINICAL)
 def intake(intake_id: int):
     found = db.get_or_404(Intake, intake_id)
@@ -157,7 +157,7 @@ def render_intake(found: Intake, form: ClearanceForm):
     )
 
 
-@bp.post(f"{STAFF}/intakes/<int:intake_id>/clearance")
+@bp.post(f"{STAFF}/intakes/<id:intake_id>/clearance")
 @staff_required(*CLINICAL)
 def clearance(intake_id: int):
     found = db.get_or_404(Intake, intake_id)
@@ -195,7 +195,7 @@ def decision_form(appointment_id: int) -> ReviewDecisionForm:
     return ReviewDecisionForm(prefix=f"review-{appointment_id}")
 
 
-@bp.post(f"{STAFF}/reviews/<int:appointment_id>")
+@bp.post(f"{STAFF}/reviews/<id:appointment_id>")
 @staff_required(*CLINICAL)
 def review_decide(appointment_id: int):
     appointment = db.get_or_404(Appointment, appointment_id)
@@ -220,7 +220,7 @@ DECIDED = {
 }
 
 
-@bp.route(f"{STAFF}/visits/<int:appointment_id>/outcome", methods=["GET", "POST"])
+@bp.route(f"{STAFF}/visits/<id:appointment_id>/outcome", methods=["GET", "POST"])
 @staff_required(*CLINICAL)
 def outcome(appointment_id: int):
     appointment, now = db.get_or_404(Appointment, appointment_id), now_utc()
@@ -239,7 +239,7 @@ def outcome(appointment_id: int):
     return render_template("clinician/outcome.html", context=context, form=form), status
 
 
-@bp.get(f"{STAFF}/patients/<int:patient_id>/progress")
+@bp.get(f"{STAFF}/patients/<id:patient_id>/progress")
 @staff_required(*CLINICAL)
 def progress(patient_id: int):
     patient = db.get_or_404(Patient, patient_id)
@@ -254,8 +254,8 @@ def progress(patient_id: int):
 def feed_owner() -> Practitioner | None:
     """Your own feed; an admin may pick any practitioner's (to revoke a lost phone's address)."""
     requested = request.values.get("practitioner", "")
-    if is_admin() and requested.isdigit():
-        return db.get_or_404(Practitioner, int(requested))
+    if is_admin() and requested:
+        return db.get_or_404(Practitioner, as_id(requested) or 0)
     return practitioner_of(current_user)
 
 

@@ -91,14 +91,13 @@ from booking.web.desk_forms import (
     optional_id,
 )
 from booking.web.filters import local_day
-from booking.web.forms import ContactForm
+from booking.web.forms import BAD_DAY, ContactForm
 from booking.web.intake_flow import StepUrls
 from booking.web.intake_forms import PhoneConsentForm
 from booking.web.parsing import parse_day
 from booking.web.roles import CLINICAL, DESK, staff_required
 
 bp = Blueprint("desk", __name__, url_prefix="/staff/desk")
-BAD_DATE = "That date could not be read: choose a day between the years 2000 and 2200."
 
 
 @bp.context_processor
@@ -154,13 +153,13 @@ def week():
 # --- One appointment: its page and its actions -------------------------------------------------
 
 
-@bp.get("/appointments/<int:appointment_id>")
+@bp.get("/appointments/<id:appointment_id>")
 @staff_required(*DESK)
 def appointment(appointment_id: int):
     return render_appointment(find_appointment(appointment_id))
 
 
-@bp.post("/appointments/<int:appointment_id>/move")
+@bp.post("/appointments/<id:appointment_id>/move")
 @staff_required(*DESK)
 def move(appointment_id: int):
     visit = find_appointment(appointment_id)
@@ -171,7 +170,7 @@ def move(appointment_id: int):
     return answer(visit, outcome)
 
 
-@bp.post("/appointments/<int:appointment_id>/cancel")
+@bp.post("/appointments/<id:appointment_id>/cancel")
 @staff_required(*DESK)
 def cancel(appointment_id: int):
     visit = find_appointment(appointment_id)
@@ -181,25 +180,25 @@ def cancel(appointment_id: int):
     return answer(visit, cancel_visit(visit, form.reason.data, now_utc()))
 
 
-@bp.post("/appointments/<int:appointment_id>/check-in")
+@bp.post("/appointments/<id:appointment_id>/check-in")
 @staff_required(*DESK)
 def check_in(appointment_id: int):
     return transition(appointment_id, "check_in")
 
 
-@bp.post("/appointments/<int:appointment_id>/complete")
+@bp.post("/appointments/<id:appointment_id>/complete")
 @staff_required(*DESK)
 def complete(appointment_id: int):
     return transition(appointment_id, "complete")
 
 
-@bp.post("/appointments/<int:appointment_id>/no-show")
+@bp.post("/appointments/<id:appointment_id>/no-show")
 @staff_required(*DESK)
 def no_show(appointment_id: int):
     return transition(appointment_id, "no_show")
 
 
-@bp.post("/appointments/<int:appointment_id>/undo")
+@bp.post("/appointments/<id:appointment_id>/undo")
 @staff_required(*DESK)
 def undo(appointment_id: int):
     return transition(appointment_id, "undo")
@@ -256,7 +255,7 @@ def patients():
     return render_template("desk/patients.html", q=query, matches=search_patients(query))
 
 
-@bp.get("/patients/<int:patient_id>")
+@bp.get("/patients/<id:patient_id>")
 @staff_required(*DESK)
 def patient(patient_id: int):
     found = db.session.get(Patient, patient_id) or abort(404)
@@ -276,7 +275,7 @@ def attention():
     )
 
 
-@bp.post("/call-backs/<int:call_back_id>/attempts")
+@bp.post("/call-backs/<id:call_back_id>/attempts")
 @staff_required(*DESK)
 def call_back_attempt(call_back_id: int):
     """One try at calling the patient back: answered (closes it) or no answer (stays open)."""
@@ -322,7 +321,7 @@ def time_off_add():
                             date=form.first_day.data.isoformat()), code=303)
 
 
-@bp.post("/time-off/<int:time_off_id>/delete")
+@bp.post("/time-off/<id:time_off_id>/delete")
 @staff_required(*DESK)
 def time_off_delete(time_off_id: int):
     time_off = db.session.get(TimeOff, time_off_id) or abort(404)
@@ -344,7 +343,7 @@ def waitlist_page():
     )
 
 
-@bp.post("/patients/<int:patient_id>/waitlist")
+@bp.post("/patients/<id:patient_id>/waitlist")
 @staff_required(*DESK)
 def waitlist_add(patient_id: int):
     found = db.session.get(Patient, patient_id) or abort(404)
@@ -365,7 +364,7 @@ def waitlist_add(patient_id: int):
     return redirect(url_for(".patient", patient_id=found.id), code=303)
 
 
-@bp.post("/waitlist/<int:entry_id>/withdraw")
+@bp.post("/waitlist/<id:entry_id>/withdraw")
 @staff_required(*DESK)
 def waitlist_withdraw(entry_id: int):
     entry = db.session.get(WaitlistEntry, entry_id) or abort(404)
@@ -421,7 +420,7 @@ def desk_asker(visit: Appointment) -> visit_questions.Asker:
     )
 
 
-@bp.get("/appointments/<int:appointment_id>/questions")
+@bp.get("/appointments/<id:appointment_id>/questions")
 @staff_required(*DESK)
 def questions(appointment_id: int):
     visit = questionnaire_or_back(appointment_id)
@@ -430,7 +429,7 @@ def questions(appointment_id: int):
     return visit_questions.start(visit, desk_asker(visit))
 
 
-@bp.route("/appointments/<int:appointment_id>/questions/consent", methods=["GET", "POST"])
+@bp.route("/appointments/<id:appointment_id>/questions/consent", methods=["GET", "POST"])
 @staff_required(*DESK)
 def question_consent(appointment_id: int):
     visit = questionnaire_or_back(appointment_id)
@@ -439,7 +438,7 @@ def question_consent(appointment_id: int):
     return visit_questions.consent_page(visit, desk_asker(visit))
 
 
-@bp.route("/appointments/<int:appointment_id>/questions/<step_id>", methods=["GET", "POST"])
+@bp.route("/appointments/<id:appointment_id>/questions/<step_id>", methods=["GET", "POST"])
 @staff_required(*DESK)
 def question_step(appointment_id: int, step_id: str):
     visit = questionnaire_or_back(appointment_id)
@@ -448,7 +447,7 @@ def question_step(appointment_id: int, step_id: str):
     return visit_questions.step_page(visit, step_id, desk_asker(visit))
 
 
-@bp.get("/appointments/<int:appointment_id>/questions/outcome")
+@bp.get("/appointments/<id:appointment_id>/questions/outcome")
 @staff_required(*DESK)
 def questions_outcome(appointment_id: int):
     """What the answers came to, in the desk's terms: the tier, or emergency advice to give
@@ -481,7 +480,7 @@ def chosen_day(text: str | None, now: datetime) -> tuple[date, int]:
         return local_day(now), 200
     day = parse_day(text)
     if day is None:
-        flash(BAD_DATE, "error")
+        flash(BAD_DAY, "error")
         return local_day(now), 422
     return day, 200
 
@@ -586,7 +585,7 @@ def render_book(error: str | None = None, alternatives=(), patient_form=None, st
     now = now_utc()
     shown = parse_day(values.get("day"))
     if values.get("day") and shown is None:
-        error, status = error or BAD_DATE, max(status, 422)
+        error, status = error or BAD_DAY, max(status, 422)
     shown = shown or (
         service and first_free_day(service, now, practitioner_id)) or local_day(now)
     query = values.get("q", "").strip()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     RadioField,
     SelectField,
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.scheduling.waitlist import WINDOWS
+from booking.web.forms import DayField
 from booking.web.parsing import as_id
 
 WEEKDAYS = [
@@ -39,7 +39,7 @@ class ActionForm(FlaskForm):
 
 
 class MoveForm(FlaskForm):
-    day = DateField("Day", validators=[InputRequired("Choose a day.")])
+    day = DayField("Day", validators=[InputRequired("Choose a day.")])
     time = TimeField("Time", validators=[InputRequired("Choose a time.")])
     practitioner = HiddenField()
 
@@ -60,7 +60,7 @@ class BookForm(FlaskForm):
     patient = HiddenField(validators=[DataRequired()])
     service = HiddenField(validators=[DataRequired()])
     practitioner = HiddenField(default="any")
-    day = DateField(validators=[InputRequired()])
+    day = DayField(validators=[InputRequired()])
     time = TimeField(validators=[InputRequired("Choose a time.")])
     send_intake = BooleanField("Email the patient how to answer the health questions")
 
@@ -70,9 +70,9 @@ class BookForm(FlaskForm):
 
 class TimeOffForm(FlaskForm):
     practitioner = HiddenField(validators=[DataRequired()])
-    first_day = DateField("From day", validators=[InputRequired("Choose the first day.")])
+    first_day = DayField("From day", validators=[InputRequired("Choose the first day.")])
     starts = TimeField("From time", validators=[InputRequired("Give the start time.")])
-    last_day = DateField("Until day", validators=[Optional()])
+    last_day = DayField("Until day", validators=[Optional()])
     ends = TimeField("Until time", validators=[InputRequired("Give the end time.")])
     reason = StringField(
         "Reason",

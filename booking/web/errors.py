@@ -14,6 +14,9 @@ MESSAGES = {
     404: ("We could not find that page", "The link may be old or mistyped."),
     405: ("That action is not allowed here", "Please go back and try again."),
     409: ("That changed while you were looking", "Someone changed it first. Please try again."),
+    410: ("That is no longer available", "The link or time has run out."),
+    413: ("That was more than we accept", "Please send less at once and try again."),
+    415: ("That was sent in a form we do not read", "Please use the form on the page."),
     422: ("Some details need another look", "Please go back and check the form."),
     429: ("Too many requests", "Please wait a minute and try again."),
     500: ("Something went wrong on our side", "Nothing you did caused this. Please try again."),
@@ -25,10 +28,20 @@ def wants_json() -> bool:
 
 
 def render_error(code: int, detail: str | None = None):
-    title, hint = MESSAGES.get(code, MESSAGES[500])
+    title, hint = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
     if wants_json():
-        return jsonify(error=title.lower(), status=code), code
+        extra = {"message": detail} if detail else {}
+        return jsonify(error=title.lower(), status=code, **extra), code
     return render_template("errors/error.html", code=code, title=title, hint=detail or hint), code
+
+
+def render_invalid_field(field: str, problem: str, label: str | None = None):
+    """422 naming the field: the API's {"error": "invalid", "fields": ...}, or the error page
+    (`label` says what the field is to a person: "the page address")."""
+    if wants_json():
+        return jsonify(error="invalid", fields={field: f"This value {problem}."}), 422
+    said = label or f"the field “{field}”"
+    return render_error(422, f"{said[0].upper()}{said[1:]} {problem}. Please check it.")
 
 
 def register(app: Flask) -> None:

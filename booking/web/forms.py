@@ -12,9 +12,32 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Valid
 from booking.db import now_utc
 from booking.scheduling.models import Service
 from booking.scheduling.service import active_service
-from booking.web.parsing import EARLIEST_DAY, LATEST_DAY, as_id
+from booking.web.parsing import EARLIEST_DAY, LATEST_DAY, as_id, parse_day
 
 PHONE_CHARACTERS = re.compile(r"^[0-9 +().-]+$")
+EARLIEST_BIRTH = date(1900, 1, 1)
+BAD_DAY = "That date could not be read: choose a day between the years 2000 and 2200."
+BAD_BIRTH_DATE = "Enter your date of birth as year-month-day, like 1975-03-27."
+
+
+class DayField(DateField):
+    """A day as a date input sends it (2026-11-23), between `earliest` and `latest`; anything
+    else (17/05/1980, 2026-02-30, year 0 or 10000) is refused with `message`, and what was typed
+    stays in the box."""
+
+    def __init__(self, label: str | None = None, validators=None, *, message: str = BAD_DAY,
+                 earliest: date = EARLIEST_DAY, latest: date = LATEST_DAY, **kwargs) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.message, self.earliest, self.latest = message, earliest, latest
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        text = " ".join(valuelist).strip() if valuelist else ""
+        if not text:
+            self.data = None
+            return
+        self.data = parse_day(text, self.earliest, self.latest)
+        if self.data is None:
+            raise ValueError(self.message)
 
 
 class InstantOutOfRange(ValueError):
@@ -58,6 +81,10 @@ class HoldForm(FlaskForm):
     practitioner = HiddenField(default="any")
     start = HiddenField(validators=[DataRequired(), readable_instant])
 
+    def validate_practitioner(self, field: HiddenField) -> None:
+        if field.data not in ("", "any") and as_id(field.data) is None:
+            raise ValidationError("Unknown practitioner.")
+
     def chosen_service(self) -> Service | None:
         return active_service(as_id(self.service.data))
 
@@ -76,9 +103,12 @@ class ContactForm(FlaskForm):
         validators=[DataRequired("Enter your last name."), Length(max=100)],
         render_kw={"autocomplete": "family-name"},
     )
-    date_of_birth = DateField(
+    date_of_birth = DayField(
         "Date of birth",
         validators=[InputRequired("Enter your date of birth.")],
+        message=BAD_BIRTH_DATE,
+        earliest=date.min,  # the range is said by validate_date_of_birth, in its own words
+        latest=date.max,
         render_kw={"autocomplete": "bday"},
     )
     email = EmailField(
@@ -96,12 +126,13 @@ class ContactForm(FlaskForm):
         render_kw={"autocomplete": "tel"},
     )
 
-    def validate_date_of_birth(self, field: DateField) -> None:
-        today = now_utc().date()
-        if field.data > today:
+    def validate_date_of_birth(self, field: DayField) -> None:
+        if field.data is None:
+            return  # unreadable: the field already says how to write it
+        if field.data > now_utc().date():
             raise ValidationError("Your date of birth cannot be in the future.")
-        if field.data < date(today.year - 120, 1, 1):
-            raise ValidationError("Check the year of your date of birth.")
+        if field.data < EARLIEST_BIRTH:
+            raise ValidationError("Check the year of your date of birth: it is before 1900.")
 
     def validate_phone(self, field: TelField) -> None:
         digits = re.sub(r"\D", "", field.data or "")

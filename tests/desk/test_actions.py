@@ -400,7 +400,7 @@ def test_every_desk_form_carries_a_csrf_token_and_posts_without_one_are_refused(
     for rule in routes:
         url = rule.rule
         for argument in rule.arguments:
-            url = url.replace(f"<int:{argument}>", str(appointment))
+            url = url.replace(f"<id:{argument}>", str(appointment))
         response = client.post(url, data={"reason": "x", "note": "x", "day": "2026-11-24",
                                           "time": "10:00"})
         assert response.status_code == 400, url
