@@ -25,6 +25,7 @@ from booking.intake.drafts import (
 )
 from booking.scheduling.models import Appointment, Service
 from booking.scheduling.service import find_own_hold
+from booking.web.parsing import as_id
 from booking.web.transaction import keep_after_rollback
 
 DRAFT_KEY = "booking_draft"  # the token of the session's BookingDraft
@@ -109,7 +110,7 @@ class BookingFlow:
 
     @property
     def practitioner_id(self) -> int | None:
-        return int(self.practitioner) if self.practitioner.isdigit() else None
+        return as_id(self.practitioner)
 
     def hold(self) -> Appointment | None:
         """The flow's hold, live or run out, if it is still this patient's."""
