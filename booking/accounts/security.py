@@ -16,7 +16,7 @@ from flask_security import current_user, logout_user
 
 from booking.accounts.datastore import user_datastore
 from booking.accounts.forms import StaffLoginForm
-from booking.extensions import limiter, security
+from booking.extensions import email_limit_key, limiter, security
 
 LAST_SEEN_KEY = "staff_last_seen"
 IDLE_MESSAGE = "You were signed out after {minutes} minutes without activity. Please sign in again."
@@ -73,7 +73,7 @@ def _sign_in_rate() -> str:
 
 
 def _email_key() -> str:
-    return "email:" + (request.form.get("email") or "").strip().lower()
+    return email_limit_key("email")
 
 
 # Made once: applying the same limit objects again (one per app in tests) adds nothing twice.
