@@ -17,8 +17,8 @@ THREADS = 8
 # --bind on the command line wins (make run passes its HOST and PORT).
 bind = "127.0.0.1:5000"
 accesslog = "-"
-# TODO(issue 11, tokens in access logs): the merger wires this in once the class exists.
-# logger_class = "booking.access_log.TokenMaskingLogger"
+# The access log masks the secrets in links (visit, calendar feed, sign-in, resume, reset).
+logger_class = "booking.access_log.MaskedAccessLogger"
 
 if rate_limits_shared(rate_limit_storage()):
     workers = int(os.environ.get("WEB_CONCURRENCY", SHARED_WORKERS))

@@ -72,7 +72,9 @@ def from_environment() -> dict:
         "APP_ENV": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": _database_url(env),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a failed statement's message and SQL logging leave out its values
+        # (names, dates of birth, contact details, intake answers).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         # Clinic defaults, used when the clinic row is first created (admins edit it later).
         "CLINIC_NAME": os.environ.get("CLINIC_NAME", "Riverside Back Pain Clinic"),
         "CLINIC_TIMEZONE": os.environ.get("CLINIC_TIMEZONE", "America/New_York"),
@@ -93,8 +95,13 @@ def from_environment() -> dict:
             "MAIL_DEFAULT_SENDER", "Riverside Back Pain Clinic <hello@riverside-clinic.example>"
         ),
         "MAIL_SUPPRESS_SEND": _bool("MAIL_SUPPRESS_SEND", not production),
+        # Seconds an SMTP connect or reply may take before the attempt fails (and is retried).
+        "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
         # The outbox worker gives a message up (status dead) after this many failed attempts.
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
+        # The worker exits (non-zero) after this many passes in a row fail on the database,
+        # backing off 1, 2, 4 ... 60 seconds between them.
+        "OUTBOX_DB_FAILURE_LIMIT": int(os.environ.get("OUTBOX_DB_FAILURE_LIMIT", "10")),
         # Rate limits: memory inside one process (gunicorn.conf.py then runs one worker),
         # Redis when several processes or machines serve.
         "RATELIMIT_STORAGE_URI": rate_limit_storage(),

@@ -93,3 +93,22 @@ def _sqlite_begin(connection) -> None:
     if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         return
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@event.listens_for(Engine, "handle_error")
+def _drop_postgres_detail(context) -> None:
+    """Keep row values out of error messages (and so out of logs and tracebacks).
+
+    PostgreSQL's DETAIL quotes the failing row or key ("Failing row contains (Ana, 1980-05-17,
+    ana@example.com ...)"); hide_parameters does not cover it. The primary message, SQLSTATE
+    and constraint name stay, and the detail is still in `error.orig.diag` for code that asks.
+    """
+    original = context.original_exception
+    diag = getattr(original, "diag", None)
+    if diag is None or not diag.message_detail or not diag.message_primary:
+        return
+    original.args = (diag.message_primary,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:
+        kind = type(original)
+        wrapped.args = (f"({kind.__module__}.{kind.__name__}) {diag.message_primary}",)

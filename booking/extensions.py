@@ -1,5 +1,8 @@
 """Flask extensions, created unbound and bound in create_app()."""
 
+import hashlib
+
+from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_mail import Mail
@@ -16,3 +19,10 @@ mail = Mail()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 security = Security()
+
+
+def email_limit_key(scope: str) -> str:
+    """The rate-limit key for the email address in the posted form, hashed: Flask-Limiter
+    writes its keys to the log (and to Redis), and an address is a contact detail."""
+    email = (request.form.get("email") or "").strip().lower()
+    return f"{scope}:{hashlib.sha256(email.encode()).hexdigest()[:32]}"

@@ -16,6 +16,9 @@ from booking import create_app
 from booking.extensions import db
 from tests.helpers import BASE_TEST_CONFIG, skip_or_fail
 
+# Fails a test during which a health answer or contact detail reaches any log line.
+pytest_plugins = ["tests.log_guard"]
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )

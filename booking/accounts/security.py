@@ -36,7 +36,7 @@ from booking.accounts.sessions import (
     start_staff_session,
 )
 from booking.db import now_utc
-from booking.extensions import limiter, security
+from booking.extensions import email_limit_key, limiter, security
 
 SESSION_KEY = "staff_session"
 IDLE_MESSAGE = "You were signed out after {minutes} minutes without activity. Please sign in again."
@@ -164,7 +164,7 @@ def _sign_in_rate() -> str:
 
 
 def _email_key() -> str:
-    return "email:" + (request.form.get("email") or "").strip().lower()
+    return email_limit_key("email")
 
 
 # Made once: applying the same limit objects again (one per app in tests) adds nothing twice.

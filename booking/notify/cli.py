@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from booking.notify import outbox
@@ -20,9 +23,21 @@ outbox_cli = AppGroup("outbox", help="Send the queued emails.")
 )
 def work_command(poll: float) -> None:
     """Send due emails until stopped with SIGTERM or Ctrl-C."""
+    _log_at_info()
     click.echo(f"Outbox worker running (poll every {poll:g}s); Ctrl-C to stop.")
-    outbox.work(poll_seconds=poll)
+    try:
+        outbox.work(poll_seconds=poll)
+    except outbox.WorkerGaveUp as error:
+        raise click.ClickException(f"Outbox worker gave up: {error}.") from error
     click.echo("Outbox worker stopped.")
+
+
+def _log_at_info() -> None:
+    """Show the app's INFO lines (each pass's counts) on stderr: Flask's logger stops at
+    WARNING unless debugging, and adds its stderr handler when nothing else handles it."""
+    logger = current_app.logger
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
 
 
 @outbox_cli.command("send-due")

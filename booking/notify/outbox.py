@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import signal
+import smtplib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,12 +28,12 @@ from enum import Enum
 
 import click
 from flask import current_app
-from flask_mail import Message
-from sqlalchemy import select
+from flask_mail import Connection, Message
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from booking.db import now_utc
-from booking.extensions import db, mail
+from booking.extensions import db
 from booking.notify.models import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,10 @@ _METHOD_LINE = re.compile(r"^METHOD:([A-Za-z-]+)\s*$", re.MULTILINE)
 _ERROR_LENGTH = 200
 WORKER_BATCH = 50
 _SLEEP_STEP = 0.2
+DEFAULT_MAIL_TIMEOUT = 10.0
+DEFAULT_DB_FAILURE_LIMIT = 10
+FIRST_DB_BACKOFF = 1.0
+LONGEST_DB_BACKOFF = 60.0
 
 StillApplies = Callable[[OutboxMessage], bool]
 Refresh = Callable[[OutboxMessage], None]
@@ -159,13 +164,26 @@ def retry_delay(attempts: int) -> timedelta:
 # --- sending --------------------------------------------------------------------------------
 
 
-def send_due(now: datetime | None = None, batch: int = 50) -> SendReport:
-    """Send up to `batch` due messages once; commits, so call it outside a request."""
+def send_due(
+    now: datetime | None = None, batch: int = 50, stop: StopFlag | None = None
+) -> SendReport:
+    """Send up to `batch` due messages once; commits, so call it outside a request.
+
+    When `stop` is raised mid-batch (SIGTERM), the messages not sent yet are handed back at
+    once (due now, no attempt counted) instead of waiting out their lease.
+    """
     now = now or now_utc()
+    stop = stop or StopFlag()
     claims = _claim_due(now, batch)
     counts = dict.fromkeys(_Outcome, 0)
-    for claim in claims:
-        counts[_deliver(claim, now)] += 1
+    for index, claim in enumerate(claims):
+        try:
+            if stop():
+                raise SendInterrupted
+            counts[_deliver(claim, now, stop)] += 1
+        except SendInterrupted:
+            _release(claims[index:])
+            break
     return SendReport(
         sent=counts[_Outcome.SENT],
         failed=counts[_Outcome.FAILED],
@@ -193,7 +211,7 @@ def _claim_due(now: datetime, batch: int) -> list[_Claim]:
     return claims
 
 
-def _deliver(claim: _Claim, now: datetime) -> _Outcome:
+def _deliver(claim: _Claim, now: datetime, stop: StopFlag) -> _Outcome:
     """Check, send and record one claimed message; SMTP runs outside any transaction."""
     try:
         email = _prepare(claim)
@@ -202,10 +220,28 @@ def _deliver(claim: _Claim, now: datetime) -> _Outcome:
     if isinstance(email, _Outcome):
         return email
     try:
-        _send(email)
+        _send(email, stop)
+    except SendInterrupted:
+        raise
     except Exception as error:  # SMTP down, refused, timed out: retry later
         return _record_failure(claim, now, error)
     return _record_sent(claim, now)
+
+
+def _release(claims: list[_Claim]) -> None:
+    """Hand claimed messages back, due now and no attempt counted, for the next worker."""
+    if not claims:
+        return
+    with _transaction():
+        for claim in claims:
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == claim.id)
+                .where(OutboxMessage.status == OutboxStatus.PENDING)
+                .where(OutboxMessage.next_attempt_at == claim.lease_until)
+                .values(next_attempt_at=now_utc())
+            )
+    logger.info("outbox worker stopping: %d claimed message(s) handed back", len(claims))
 
 
 def _prepare(claim: _Claim) -> Message | _Outcome:
@@ -328,12 +364,51 @@ def ics_content_type(ics: str) -> str:
     return f"text/calendar; method={match.group(1).upper()}; charset=utf-8"
 
 
-def _send(email: Message) -> None:
-    """Hand the email to SMTP; in development with sending suppressed, show it instead."""
+def _send(email: Message, stop: StopFlag) -> None:
+    """Hand the email to SMTP; in development with sending suppressed, show it instead.
+
+    A stop request interrupts the SMTP conversation, from connecting to QUIT.
+    """
     config = current_app.config
     if config.get("MAIL_SUPPRESS_SEND") and config.get("APP_ENV") == "development":
         _show_in_console(email)
-    mail.send(email)
+    state = current_app.extensions["mail"]
+    with stop.interruptible(), TimedConnection(state, _mail_timeout()) as connection:
+        email.send(connection)
+
+
+def _mail_timeout() -> float:
+    return float(current_app.config.get("MAIL_TIMEOUT", DEFAULT_MAIL_TIMEOUT))
+
+
+class TimedConnection(Connection):
+    """Flask-Mail's SMTP connection with a timeout on connecting and on every reply.
+
+    Flask-Mail 0.10 opens smtplib.SMTP without one, so a server that accepts and never
+    answers would hold the worker for good.
+    """
+
+    def __init__(self, state, timeout: float) -> None:
+        super().__init__(state)
+        self.timeout = timeout
+
+    def configure_host(self) -> smtplib.SMTP:
+        smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = smtp_class(self.mail.server, self.mail.port, timeout=self.timeout)
+        host.set_debuglevel(int(self.mail.debug))
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        if self.host is None:
+            return
+        if exc_type is None:
+            self.host.quit()
+        else:
+            self.host.close()  # after a failure QUIT could wait on the same silent server
 
 
 def _show_in_console(email: Message) -> None:
@@ -350,36 +425,103 @@ def _show_in_console(email: Message) -> None:
 # --- the worker -----------------------------------------------------------------------------
 
 
+class SendInterrupted(Exception):
+    """A stop request (SIGTERM) cut a send short; the batch's rest is handed back."""
+
+
+class WorkerGaveUp(RuntimeError):
+    """The database failed too many passes in a row: exit, so a supervisor notices."""
+
+
 def work(poll_seconds: float = 5.0, stop: Callable[[], bool] | None = None) -> None:
-    """Send due messages until SIGTERM/SIGINT or `stop()`; sleeps `poll_seconds` when idle."""
-    stopping = _StopFlag(stop)
+    """Send due messages until SIGTERM/SIGINT or `stop()`; sleeps `poll_seconds` when idle.
+
+    Raises WorkerGaveUp after OUTBOX_DB_FAILURE_LIMIT failed passes in a row.
+    """
+    stopping = StopFlag(stop)
+    failures = _FailureCount(_db_failure_limit())
     with stopping.on_signals():
-        logger.info("outbox worker started")
+        logger.info("outbox worker started (poll every %gs)", poll_seconds)
         while not stopping():
-            report = _pass_safely()
+            report = _pass_safely(stopping, failures)
+            if failures.count:
+                stopping.sleep(failures.backoff())
             # A full batch suggests more are due: go again at once instead of sleeping.
-            if report.total < WORKER_BATCH:
+            elif report.total < WORKER_BATCH:
                 stopping.sleep(poll_seconds)
         logger.info("outbox worker stopped")
 
 
-def _pass_safely() -> SendReport:
-    """Run one pass; a database outage is logged and retried on the next poll, not fatal."""
+def _pass_safely(stopping: StopFlag, failures: _FailureCount) -> SendReport:
+    """Run one pass and log its counts; a failed pass is counted, and too many in a row end
+    the worker."""
     try:
-        return send_due(batch=WORKER_BATCH)
+        report = send_due(batch=WORKER_BATCH, stop=stopping)
     except Exception as error:
         db.session.rollback()
-        # The class only: database errors quote parameters, which can hold patient data.
-        logger.error("outbox pass failed (%s); retrying after the poll", type(error).__name__)
+        failures.add(error)
         return SendReport()
+    failures.reset()
+    _log_pass(report)
+    return report
 
 
-class _StopFlag:
-    """Whether the worker should stop: a signal arrived or the caller's stop() says so."""
+def _log_pass(report: SendReport) -> None:
+    """Counts only: addresses, subjects and bodies never reach the log."""
+    level = logging.INFO if report.total else logging.DEBUG
+    logger.log(
+        level,
+        "outbox pass: sent %d, failed %d, dead %d, skipped %d",
+        report.sent, report.failed, report.dead, report.skipped,
+    )
 
-    def __init__(self, stop: Callable[[], bool] | None) -> None:
+
+def _db_failure_limit() -> int:
+    return int(current_app.config.get("OUTBOX_DB_FAILURE_LIMIT", DEFAULT_DB_FAILURE_LIMIT))
+
+
+class _FailureCount:
+    """Passes failed in a row (the database down or missing), with the backoff between them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(limit, 1)
+        self.count = 0
+
+    def add(self, error: Exception) -> None:
+        """Count a failed pass; raise WorkerGaveUp when it is one too many."""
+        self.count += 1
+        # The class only: database errors can quote statements and values.
+        name = type(error).__name__
+        if self.count >= self.limit:
+            logger.error(
+                "outbox worker giving up: %d passes in a row failed (%s); check DATABASE_URL "
+                "and that the database is up and migrated", self.count, name,
+            )
+            raise WorkerGaveUp(f"{self.count} passes in a row failed ({name})")
+        logger.error(
+            "outbox pass failed (%s), %d of %d in a row; next try in %gs",
+            name, self.count, self.limit, self.backoff(),
+        )
+
+    def reset(self) -> None:
+        self.count = 0
+
+    def backoff(self) -> float:
+        """Seconds before the next try: 1, 2, 4 ... 60."""
+        return min(FIRST_DB_BACKOFF * 2 ** min(self.count - 1, 10), LONGEST_DB_BACKOFF)
+
+
+class StopFlag:
+    """Whether the worker should stop: a signal arrived or the caller's stop() says so.
+
+    While a send is in flight (`interruptible`), a signal also interrupts it, so a silent SMTP
+    server cannot hold the worker until the mail timeout runs out.
+    """
+
+    def __init__(self, stop: Callable[[], bool] | None = None) -> None:
         self._stop = stop
         self._signalled = False
+        self._sending = False
 
     def __call__(self) -> bool:
         return self._signalled or (self._stop is not None and self._stop())
@@ -389,6 +531,15 @@ class _StopFlag:
         deadline = time.monotonic() + seconds
         while not self() and (left := deadline - time.monotonic()) > 0:
             time.sleep(min(_SLEEP_STEP, left))
+
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Let a signal raise SendInterrupted inside this block (the SMTP conversation)."""
+        self._sending = True
+        try:
+            yield
+        finally:
+            self._sending = False
 
     @contextmanager
     def on_signals(self) -> Iterator[None]:
@@ -406,6 +557,8 @@ class _StopFlag:
                 signal.signal(number, handler)
 
     def _on_signal(self, number: int, _frame: object) -> None:
-        # Finish the pass in hand rather than die mid-send and leave messages to the lease.
-        logger.info("outbox worker got signal %s; stopping after this pass", number)
+        logger.info("outbox worker got signal %s; stopping", number)
         self._signalled = True
+        if self._sending:
+            # Mid-send: give the message up now; it is handed back and retried, not lost.
+            raise SendInterrupted

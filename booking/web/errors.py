@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import logging
+from types import SimpleNamespace
+
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from booking.extensions import db
+
+logger = logging.getLogger(__name__)
 
 MESSAGES = {
     400: ("The request could not be understood", "Please go back and try again."),
@@ -20,7 +26,11 @@ MESSAGES = {
     422: ("Some details need another look", "Please go back and check the form."),
     429: ("Too many requests", "Please wait a minute and try again."),
     500: ("Something went wrong on our side", "Nothing you did caused this. Please try again."),
+    503: ("We are briefly unavailable", "Please try again in a few minutes."),
 }
+# The database is unreachable (down, restarting, a wrong address): a 503 the client may retry.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 60
 
 
 def wants_json() -> bool:
@@ -61,3 +71,46 @@ def register(app: Flask) -> None:
     def server_error(error: InternalServerError):
         db.session.rollback()
         return render_error(500)
+
+    register_outage(app)
+
+
+def register_outage(app: Flask) -> None:
+    """Database down: a styled 503 with Retry-After, drawn without asking the database."""
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error: Exception):
+        return render_outage(error)
+
+
+def render_outage(error: Exception):
+    _forget_transaction()
+    # The endpoint, not the path (paths can carry tokens); the class, not the message.
+    logger.error("database unavailable on %s (%s)", request.endpoint, type(error).__name__)
+    code = 503
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    title, hint = MESSAGES[code]
+    if wants_json():
+        return jsonify(error=title.lower(), status=code), code, headers
+    # Rendered straight from the template: the context processors would read the clinic row.
+    page = current_app.jinja_env.get_template("errors/error.html").render(
+        code=code, title=title, hint=hint, clinic=clinic_from_config()
+    )
+    return page, code, headers
+
+
+def clinic_from_config() -> SimpleNamespace:
+    """The clinic's name, address and phone as configured, for pages drawn without the database."""
+    config = current_app.config
+    return SimpleNamespace(
+        name=config["CLINIC_NAME"], address=config["CLINIC_ADDRESS"], phone=config["CLINIC_PHONE"]
+    )
+
+
+def _forget_transaction() -> None:
+    """Drop the session's broken transaction; with the database gone even that can fail."""
+    try:
+        db.session.rollback()
+    except DATABASE_DOWN:
+        db.session.close()

@@ -17,14 +17,13 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     session,
     url_for,
 )
 from flask_limiter.util import get_remote_address
 
 from booking.db import now_utc
-from booking.extensions import db, limiter
+from booking.extensions import db, email_limit_key, limiter
 from booking.notify.receivers import queue_sign_in_links
 from booking.patients.links import LINK_LIFETIME, link_is_usable, use_sign_in_link
 from booking.patients.models import Patient
@@ -87,7 +86,7 @@ def link_rate_limit() -> str:
 
 
 def _email_key() -> str:
-    return "follow-up-email:" + (request.form.get("email") or "").strip().lower()
+    return email_limit_key("follow-up-email")
 
 
 # --- Pages ---------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ LAYERS = (
     ("frontdesk",),
     ("admin",),
     ("web",),
-    ("__init__", "models", "cli", "demo"),  # the app: create_app, the model registry, commands
+    ("__init__", "models", "cli", "demo", "access_log"),  # the app, its commands, server wiring
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 
