@@ -1,20 +1,18 @@
 """An online booking in progress, kept in the database: the visit chosen, the held time, the
 contact details typed and the questionnaire's answers so far.
 
-The patient's session cookie carries only a random token (``secrets.token_urlsafe(32)``); the
-table stores its SHA-256, so neither the cookie nor the table alone holds anything personal that
-the other could open. A draft lasts as long as its hold plus a grace period (DRAFT_GRACE, from
-the last change), so a patient whose time ran out can pick another and keep what they typed; it
-is emptied when the booking ends (booked, held for review, or stopped for emergency care),
-keeping only where it ended, so that a second tap on the last button shows the same page; it is
-deleted when given up, and expired ones are swept away whenever a new draft starts.
+The patient's session cookie carries only a random token (booking/tokens.py); the table stores
+its SHA-256, so the table alone opens nothing and the cookie holds nothing personal. A draft
+lasts as long as its hold plus a grace period (DRAFT_GRACE, from the last change), so a patient
+whose time ran out can pick another and keep what they typed. It is emptied when the booking
+ends (booked, held for review, or stopped for emergency care), keeping only where it ended, so
+that a second tap on the last button shows the same page; it is deleted when given up, and
+expired ones are swept away whenever a new draft starts.
 Services flush; the request boundary commits.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,10 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.db import JSONType, UTCDateTime
 from booking.extensions import db
+from booking.tokens import could_be_token, hash_token, new_token
 
 DRAFT_GRACE = timedelta(hours=1)
-TOKEN_BYTES = 32
-LONGEST_TOKEN = 100  # token_urlsafe(32) is 43 characters; anything much longer is not ours
 
 
 class BookingDraft(db.Model):
@@ -54,15 +51,12 @@ class BookingDraft(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def find_booking_draft(token: object, now: datetime) -> BookingDraft | None:
     """The draft the token opens, unless it has expired (then it is gone)."""
-    if not isinstance(token, str) or not token or len(token) > LONGEST_TOKEN:
+    if not could_be_token(token):
         return None
-    draft = db.session.scalar(select(BookingDraft).where(BookingDraft.token_hash == _hash(token)))
+    found = select(BookingDraft).where(BookingDraft.token_hash == hash_token(token))
+    draft = db.session.scalar(found)
     if draft is None:
         return None
     if draft.expires_at <= now:
@@ -74,9 +68,9 @@ def find_booking_draft(token: object, now: datetime) -> BookingDraft | None:
 def start_booking_draft(service_id: int, now: datetime) -> tuple[BookingDraft, str]:
     """A new, empty draft and the token that opens it (the token is nowhere else)."""
     db.session.execute(delete(BookingDraft).where(BookingDraft.expires_at <= now))
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = new_token()
     draft = BookingDraft(
-        token_hash=_hash(token),
+        token_hash=hash_token(token),
         service_id=service_id,
         details={},
         questionnaire={},

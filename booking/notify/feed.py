@@ -7,7 +7,6 @@ and patient initials only: a calendar on a phone is no place for clinical detail
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -19,8 +18,8 @@ from booking.clinical.models import FeedToken
 from booking.extensions import db
 from booking.notify.ics import CalendarEvent, EventStatus, feed_calendar
 from booking.scheduling.models import Appointment, AppointmentStatus, Practitioner
+from booking.tokens import new_token
 
-TOKEN_BYTES = 32  # 43 URL-safe characters: not guessable, so the address is the credential
 FEED_PAST = timedelta(days=30)
 FEED_AHEAD = timedelta(days=180)
 FEED_STATUSES = (
@@ -42,7 +41,8 @@ def live_token(practitioner: Practitioner) -> FeedToken | None:
 def issue_token(practitioner: Practitioner, now: datetime) -> FeedToken:
     """A new feed address for the practitioner; the old one, if any, stops working."""
     revoke_token(practitioner, now)
-    token = FeedToken(practitioner_id=practitioner.id, token=secrets.token_urlsafe(TOKEN_BYTES))
+    # Not guessable (43 URL-safe characters): the address is the credential.
+    token = FeedToken(practitioner_id=practitioner.id, token=new_token())
     db.session.add(token)
     db.session.flush()
     record_audit("feed_token_issued", "practitioner", practitioner.id, token_id=token.id)

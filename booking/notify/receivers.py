@@ -47,7 +47,7 @@ from booking.notify.links import external_url
 from booking.notify.messages import Email
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.notify.outbox import enqueue, register_refresh, register_still_applies
-from booking.patients.links import hash_token, issue_sign_in_link
+from booking.patients.links import issue_sign_in_link
 from booking.patients.models import Patient
 from booking.patients.service import patients_with_email
 from booking.scheduling.availability import Slot
@@ -66,6 +66,7 @@ from booking.scheduling.signals import (
     review_decided,
     waitlist_time_offered,
 )
+from booking.tokens import hash_token
 
 CONFIRMATION = "confirmation"
 AWAITING_REVIEW = "awaiting_review"

@@ -8,8 +8,6 @@ Services flush; the request boundary commits.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, String, select, update
@@ -17,10 +15,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.db import UTCDateTime
 from booking.extensions import db
+from booking.tokens import could_be_token, hash_token, new_token
 
 LINK_LIFETIME = timedelta(minutes=20)
-TOKEN_BYTES = 32
-LONGEST_TOKEN = 100  # token_urlsafe(32) is 43 characters; anything much longer is not ours
 
 
 class PatientSignInLink(db.Model):
@@ -36,13 +33,9 @@ class PatientSignInLink(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def issue_sign_in_link(patient_id: int, now: datetime) -> str:
     """Make a link for the patient; returns the token, which is nowhere else (flushed)."""
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = new_token()
     db.session.add(
         PatientSignInLink(
             token_hash=hash_token(token),
@@ -65,7 +58,7 @@ def _usable(token: str, now: datetime):
 
 def link_is_usable(token: str, now: datetime) -> bool:
     """Whether the link would still sign someone in (read only: opening the page uses nothing)."""
-    if len(token) > LONGEST_TOKEN:
+    if not could_be_token(token):
         return False
     return db.session.scalar(select(PatientSignInLink.id).where(*_usable(token, now))) is not None
 
@@ -75,7 +68,7 @@ def use_sign_in_link(token: str, now: datetime) -> int | None:
 
     The refusal never says which: nobody learns from a link whether it ever existed.
     """
-    if len(token) > LONGEST_TOKEN:
+    if not could_be_token(token):
         return None
     used = db.session.execute(
         update(PatientSignInLink)

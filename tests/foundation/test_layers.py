@@ -16,7 +16,7 @@ BOOKING = Path(__file__).resolve().parents[2] / "booking"
 
 # Lowest first; a package may import packages of its own layer or below, never above.
 LAYERS = (
-    ("db", "config", "extensions", "formatting"),
+    ("db", "config", "extensions", "formatting", "tokens"),
     ("clinic", "patients", "accounts", "audit"),
     ("scheduling",),
     ("intake",),
