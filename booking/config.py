@@ -127,7 +127,7 @@ def from_environment() -> dict:
         "SECURITY_PASSWORD_HASH": "argon2",
         "SECURITY_PASSWORD_SALT": salt,
         "SECURITY_URL_PREFIX": "/staff",
-        "SECURITY_POST_LOGIN_VIEW": "/staff/",
+        "SECURITY_POST_LOGIN_VIEW": "/staff/start",
         "SECURITY_POST_LOGOUT_VIEW": "/",
         "SECURITY_REGISTERABLE": False,
         "SECURITY_SEND_REGISTER_EMAIL": False,

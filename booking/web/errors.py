@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, has_request_context, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -42,7 +42,13 @@ def render_error(code: int, detail: str | None = None):
     if wants_json():
         extra = {"message": detail} if detail else {}
         return jsonify(error=title.lower(), status=code, **extra), code
-    return render_template("errors/error.html", code=code, title=title, hint=detail or hint), code
+    return render_template(error_template(), code=code, title=title, hint=detail or hint), code
+
+
+def error_template() -> str:
+    """Staff pages keep the staff layout (no public home link, no "call us")."""
+    staff = has_request_context() and request.path.startswith("/staff/")
+    return "errors/staff_error.html" if staff else "errors/error.html"
 
 
 def render_invalid_field(field: str, problem: str, label: str | None = None):

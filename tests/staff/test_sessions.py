@@ -37,7 +37,7 @@ def sign_in_saving_cookie(app: Flask, email: str = DESK_EMAIL, password: str = D
     """Sign in with a POST to the login form; the client and the session cookie of its answer."""
     client = app.test_client()
     response = client.post(STAFF_LOGIN, data={"email": email, "password": password})
-    assert response.status_code == 302 and response.location == "/staff/", response.location
+    assert response.status_code == 302 and response.location == "/staff/start", response.location
     [cookie] = [
         header.split(";", 1)[0].split("=", 1)[1]
         for header in response.headers.getlist("Set-Cookie")
