@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, flash, redirect, request, session, url_for
 from flask_limiter.util import get_remote_address
@@ -23,8 +24,10 @@ from flask_security import (
     logout_user,
     password_changed,
     password_reset,
+    url_for_security,
     user_authenticated,
 )
+from flask_security.decorators import default_unauthn_handler
 
 from booking.accounts.datastore import user_datastore
 from booking.accounts.forms import StaffLoginForm
@@ -68,11 +71,31 @@ def init_security(app: Flask, mail_util_cls: type) -> None:
     # made in booking.extensions before the outbox can be imported: set it before binding.
     security._mail_util_cls = mail_util_cls
     security.init_app(app, user_datastore, login_form=StaffLoginForm)
+    security.unauthn_handler(sign_in_again)
     app.before_request(end_idle_staff_session)
     app.after_request(protect_staff_page)
     guard_two_factor_validation(app)
     limit_sign_in(app)
     connect_session_signals()
+
+
+def sign_in_again(mechanisms=None, headers=None):
+    """A staff page asked for while signed out: the sign-in page, then back to that page. A form
+    sent after the session ended goes back to the page it was sent from, never to its POST
+    address (which answers only POST: a 405 after signing in)."""
+    if request.method in ("GET", "HEAD") or request.is_json:
+        return default_unauthn_handler(mechanisms, headers)
+    flash(*current_app.config["SECURITY_MSG_UNAUTHENTICATED"])
+    return redirect(url_for_security("login", next=page_sent_from()))
+
+
+def page_sent_from() -> str:
+    """The staff page a form was sent from (the Referer, if it is one of ours), else the start."""
+    referrer = urlsplit(request.referrer or "")
+    ours = referrer.netloc == request.host and referrer.path.startswith(f"{STAFF_PREFIX}/")
+    if not ours:
+        return url_for("staff.start")
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "")
 
 
 def end_idle_staff_session() -> None:

@@ -251,3 +251,30 @@ def test_opening_the_two_factor_code_page_does_not_sign_out(app):
 def test_the_two_factor_code_page_without_a_sign_in_in_progress_is_harmless(app):
     response = app.test_client().get("/staff/tf-validate")
     assert response.status_code in (302, 400)
+
+
+def test_a_form_sent_after_the_session_ended_returns_to_its_page_after_signing_in(app):
+    """The return address was the form's POST address: a 405 after signing in again."""
+    with time_machine.travel(START, tick=False) as traveller:
+        client, _ = sign_in_saving_cookie(app)
+        traveller.shift(timedelta(minutes=31))
+        page = "http://localhost/staff/desk/week?date=2026-11-23"
+        response = client.post("/staff/desk/time-off", data={"reason": "Dentist"},
+                               headers={"Referer": page})
+        assert response.status_code == 302
+        login = urlsplit(response.location)
+        assert login.path == STAFF_LOGIN and "next=/staff/desk/week?date%3D2026-11-23" in (
+            login.query
+        ), response.location
+        response = client.post(response.location, data={"email": DESK_EMAIL,
+                                                         "password": DEMO_PASSWORD})
+        assert response.location == "/staff/desk/week?date=2026-11-23"
+        assert client.get(response.location).status_code == 200
+
+
+def test_a_form_from_elsewhere_returns_to_the_staff_start(app):
+    with time_machine.travel(START, tick=False) as traveller:
+        client, _ = sign_in_saving_cookie(app)
+        traveller.shift(timedelta(minutes=31))
+        response = client.post("/staff/desk/time-off", headers={"Referer": "https://evil.example/staff/x"})
+        assert "next=/staff/start" in urlsplit(response.location).query
