@@ -60,12 +60,6 @@ def _started(appointment: Appointment, now: datetime, zone: ZoneInfo) -> str | N
     return None
 
 
-def _checked_in_or_started(appointment: Appointment, now: datetime, zone: ZoneInfo) -> str | None:
-    if appointment.status == Status.CHECKED_IN:
-        return None
-    return _started(appointment, now, zone)
-
-
 def _any_time(appointment: Appointment, now: datetime, zone: ZoneInfo) -> str | None:
     return None
 
@@ -78,10 +72,11 @@ TRANSITIONS = {
             "check_in", "Check in", Status.CHECKED_IN, (Status.CONFIRMED,), _on_visit_day,
             "Checked in.",
         ),
-        # A confirmed visit counts too once it has started: the desk forgot to check them in.
+        # Once the visit has started, checked in or not (the desk forgot to check them in);
+        # never before its start, even for a patient checked in early.
         Transition(
             "complete", "Mark completed", Status.COMPLETED,
-            (Status.CHECKED_IN, Status.CONFIRMED), _checked_in_or_started, "Marked completed.",
+            (Status.CHECKED_IN, Status.CONFIRMED), _started, "Marked completed.",
         ),
         Transition(
             "no_show", "Mark no-show", Status.NO_SHOW, (Status.CONFIRMED,), _started,

@@ -92,13 +92,19 @@ def test_no_show_only_once_the_visit_has_started_and_it_can_be_undone(app, desk,
     assert audit_actions(app, appointment) == ["appointment.no_show", "appointment.undo"]
 
 
-def test_complete_after_check_in_or_once_a_confirmed_visit_has_started(app, desk, clinic):
+def test_complete_only_once_the_visit_has_started_checked_in_or_not(app, desk, clinic):
     checked_in = add(app, lambda: visit(clinic, local(TODAY, 9)))
     confirmed = add(app, lambda: visit(clinic, local(TODAY, 10), patient=clinic.ben))
+    # 8:00: checked in early, but not completed an hour before the visit starts.
     assert desk.post(f"/staff/desk/appointments/{checked_in}/check-in").status_code == 303
-    assert desk.post(f"/staff/desk/appointments/{checked_in}/complete").status_code == 303
-    assert load(app, checked_in).status == AppointmentStatus.COMPLETED
+    refused = desk.post(f"/staff/desk/appointments/{checked_in}/complete")
+    assert refused.status_code == 409
+    assert "This visit has not started yet." in refused.get_data(as_text=True)
+    assert load(app, checked_in).status == AppointmentStatus.CHECKED_IN
     assert desk.post(f"/staff/desk/appointments/{confirmed}/complete").status_code == 409
+    with time_machine.travel(local(TODAY, 9, 1), tick=False):
+        assert desk.post(f"/staff/desk/appointments/{checked_in}/complete").status_code == 303
+    assert load(app, checked_in).status == AppointmentStatus.COMPLETED
     with time_machine.travel(local(TODAY, 10, 5), tick=False):
         assert desk.post(f"/staff/desk/appointments/{confirmed}/complete").status_code == 303
         assert load(app, confirmed).status == AppointmentStatus.COMPLETED
