@@ -50,6 +50,13 @@ class Occurrence:
     free: bool
     alternatives: tuple[Slot, ...] = ()
 
+    @property
+    def nearest(self) -> Slot | None:
+        """The alternative closest to the time asked for (the earlier of two as close)."""
+        return min(
+            self.alternatives, key=lambda s: (abs(s.start - self.start), s.start), default=None
+        )
+
 
 class SeriesNotFree(SchedulingError):
     """Some visits of the series cannot be had (now); nothing was booked."""
