@@ -266,17 +266,17 @@ def patient(patient_id: int):
 # --- A series of visits for a patient ---------------------------------------------------------
 
 
-@bp.get("/patients/<id:patient_id>/series")
+# One rule for both methods: an id the converter refuses is then a 404 for either, not a 405.
+@bp.route("/patients/<id:patient_id>/series", methods=["GET", "POST"])
 @staff_required(*DESK)
 def patient_series(patient_id: int):
     found = db.session.get(Patient, patient_id) or abort(404)
+    if request.method == "POST":
+        return book_series_for(found)
     return render_series(found, series_page(patient_form(request.args)))
 
 
-@bp.post("/patients/<id:patient_id>/series")
-@staff_required(*DESK)
-def patient_series_book(patient_id: int):
-    found = db.session.get(Patient, patient_id) or abort(404)
+def book_series_for(found: Patient):
     form = patient_form(request.form)
     outcome = book_from_form(found, form, source="desk")
     if outcome.series is None:
@@ -290,7 +290,7 @@ def render_series(found: Patient, page: SeriesPage, status: int = 200):
     return render_template(
         "desk/series.html", patient=found, page=page,
         plan_action=url_for(".patient_series", patient_id=found.id),
-        action=url_for(".patient_series_book", patient_id=found.id),
+        action=url_for(".patient_series", patient_id=found.id),
     ), status
 
 
