@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from booking.web.manage import bp as manage_bp
     from booking.web.public import bp as public_bp
     from booking.web.returning import bp as returning_bp
+    from booking.web.series import bp as series_bp
     from booking.web.staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
@@ -89,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(manage_bp)
     app.register_blueprint(intake_bp)
     app.register_blueprint(returning_bp)
+    app.register_blueprint(series_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(desk_bp)

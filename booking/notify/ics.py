@@ -70,6 +70,18 @@ def event_calendar(event: CalendarEvent, method: Method) -> bytes:
     return calendar.to_ical()
 
 
+def events_calendar(events: Sequence[CalendarEvent]) -> bytes:
+    """Return a METHOD:PUBLISH VCALENDAR with one VEVENT (own UID) per event, e.g. a series of
+    visits in one email: iTIP's REQUEST carries one UID per object, PUBLISH may carry several."""
+    if any(not event.organizer_email for event in events):
+        raise ValueError("METHOD:PUBLISH requires an organizer email (RFC 5546)")
+    calendar = _new_calendar(Method.PUBLISH)
+    for event in events:
+        calendar.add_component(_vevent(event, cancelled=False))
+    _add_timezones(calendar, events)
+    return calendar.to_ical()
+
+
 def feed_calendar(events: Sequence[CalendarEvent], name: str) -> bytes:
     """Return a METHOD:PUBLISH subscription feed with one VEVENT per event."""
     calendar = _new_calendar(Method.PUBLISH)

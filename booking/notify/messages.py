@@ -30,6 +30,7 @@ from booking.notify.ics import (
     Method,
     appointment_uid,
     event_calendar,
+    events_calendar,
 )
 from booking.notify.links import (
     calendar_domain,
@@ -47,6 +48,7 @@ from booking.scheduling.models import (
     Practitioner,
     Service,
     VisitKind,
+    VisitSeries,
     WaitlistEntry,
 )
 
@@ -73,6 +75,26 @@ def booking_confirmed(appointment: Appointment) -> Email:
         f"Your visit is booked: {_when(appointment.starts_at)}",
         _visit(appointment),
         ics=visit_calendar(appointment, Method.REQUEST),
+    )
+
+
+def series_booked(series: VisitSeries, visits: list[Appointment]) -> Email:
+    """A series is booked: every visit with its own link, one calendar entry (own UID) each."""
+    first = visits[0]
+    return _render(
+        "series_booked",
+        f"Your {len(visits)} visits are booked, from {_when(first.starts_at)}",
+        {
+            **_visit(first, links=False),
+            "practitioner": series.practitioner.name,
+            "service": series.service.name,
+            "every_weeks": series.every_weeks,
+            "visits": [
+                {"starts_at": v.starts_at, "ends_at": v.ends_at, "manage_url": manage_url(v)}
+                for v in visits
+            ],
+        },
+        ics=events_calendar([visit_event(visit) for visit in visits]),
     )
 
 
@@ -273,10 +295,15 @@ def staff_call_back_alert(raised_at: datetime) -> Email:
 def visit_calendar(appointment: Appointment, method: Method) -> bytes:
     """The visit as an .ics: one stable UID per appointment, SEQUENCE = appointment.sequence;
     STATUS:TENTATIVE while it awaits review, CONFIRMED once booked (CANCELLED for a CANCEL)."""
+    return event_calendar(visit_event(appointment), method)
+
+
+def visit_event(appointment: Appointment) -> CalendarEvent:
+    """The visit as a calendar entry: the same UID in every file about it."""
     clinic = get_clinic()
     patient = appointment.patient
     link = manage_url(appointment)
-    event = CalendarEvent(
+    return CalendarEvent(
         uid=appointment_uid(appointment.id, calendar_domain()),
         sequence=appointment.sequence,
         start=appointment.starts_at,
@@ -291,7 +318,6 @@ def visit_calendar(appointment: Appointment, method: Method) -> bytes:
         url=link,
         status=EventStatus.TENTATIVE if _held(appointment) else EventStatus.CONFIRMED,
     )
-    return event_calendar(event, method)
 
 
 def _held(appointment: Appointment) -> bool:

@@ -56,6 +56,7 @@ from booking.scheduling.models import (
     Appointment,
     AppointmentStatus,
     VisitKind,
+    VisitSeries,
     WaitlistEntry,
 )
 from booking.scheduling.signals import (
@@ -64,6 +65,7 @@ from booking.scheduling.signals import (
     booking_made,
     booking_moved,
     review_decided,
+    series_booked,
     waitlist_time_offered,
 )
 from booking.tokens import hash_token
@@ -79,6 +81,7 @@ STAFF_REVIEW_ALERT = "staff_review_alert"
 STAFF_CALL_BACK_ALERT = "staff_call_back_alert"
 INTAKE_REQUEST = "intake_request"
 WAITLIST_OFFER = "waitlist_offer"
+SERIES_BOOKED = "series_booked"
 SIGN_IN_LINK = "sign_in_link"
 FIRST_VISIT_NEEDED = "first_visit_needed"
 
@@ -96,6 +99,7 @@ MAY_BE_IN_CALENDAR = (*IN_PATIENT_CALENDAR_STATUSES, AppointmentStatus.AWAITING_
 def register_notifications(app: Flask) -> None:
     """Connect the booking signals and the worker's checks."""
     booking_made.connect(on_booking_made)
+    series_booked.connect(on_series_booked)
     booking_moved.connect(on_booking_moved)
     booking_cancelled.connect(on_booking_cancelled)
     booking_held_for_review.connect(on_booking_held_for_review)
@@ -125,6 +129,18 @@ def on_booking_made(appointment: Appointment, **_: object) -> None:
     else:
         return
     _queue_later_messages(appointment, patient)
+
+
+def on_series_booked(series: VisitSeries, visits: list[Appointment], **_: object) -> None:
+    """A series: one email listing every visit (each its own calendar entry), then each
+    visit's reminder (and after-care) as for a single booking."""
+    patient = _patient(visits[0]) if visits else None
+    if patient is None or not patient.email:
+        return
+    email = messages.series_booked(series, visits)
+    _enqueue(f"series:{series.id}:booked", SERIES_BOOKED, patient.email, email)
+    for visit in visits:
+        _queue_later_messages(visit, patient)
 
 
 def on_booking_held_for_review(appointment: Appointment, **_: object) -> None:

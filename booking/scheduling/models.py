@@ -260,11 +260,59 @@ class Appointment(db.Model):
     practitioner: Mapped[Practitioner] = relationship()
     service: Mapped[Service] = relationship()
     patient: Mapped[Patient | None] = relationship()
+    # The series the visit was booked in, if any; each visit stays its own appointment.
+    series: Mapped[VisitSeries | None] = relationship(
+        secondary="series_visit", back_populates="visits", viewonly=True
+    )
 
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
+
+class VisitSeries(db.Model):
+    """Visits booked together in one step: every N weeks with one practitioner (what was asked
+    for; the visits themselves are appointments pointing here, each moved or cancelled alone)."""
+
+    __tablename__ = "visit_series"
+    __table_args__ = (
+        CheckConstraint("every_weeks BETWEEN 1 AND 4", name="every_weeks_range"),
+        CheckConstraint("visit_count BETWEEN 1 AND 12", name="visit_count_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patient.id", ondelete="RESTRICT"), index=True
+    )
+    practitioner_id: Mapped[int] = mapped_column(
+        ForeignKey("practitioner.id", ondelete="RESTRICT")
+    )
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="RESTRICT"))
+    every_weeks: Mapped[int]
+    visit_count: Mapped[int]  # the visits booked (some weeks may have been left out)
+    source: Mapped[str] = mapped_column(String(20), default="online")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+    visits: Mapped[list[Appointment]] = relationship(
+        secondary="series_visit", back_populates="series", order_by="Appointment.starts_at"
+    )
+    practitioner: Mapped[Practitioner] = relationship()
+    service: Mapped[Service] = relationship()
+
+
+# Which visits a series booked: a table of its own, so the appointment table (and SQLite's
+# no-overlap triggers on it) stays as it is.
+series_visits = Table(
+    "series_visit",
+    db.metadata,
+    Column("appointment_id", ForeignKey("appointment.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "series_id",
+        ForeignKey("visit_series.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+)
 
 
 class WaitlistStatus(enum.StrEnum):

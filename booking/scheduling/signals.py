@@ -22,3 +22,6 @@ review_decided = _signals.signal("review-decided")
 # sender: the WaitlistEntry offered a freed time; kwargs: slot (availability.Slot). A receiver
 # returns True when it sent the offer, False when this time was already offered to the entry.
 waitlist_time_offered = _signals.signal("waitlist-time-offered")
+# sender: the VisitSeries just booked; kwargs: visits (its Appointments, confirmed, by start).
+# Its visits send no booking_made each: the patient gets one email listing them all.
+series_booked = _signals.signal("series-booked")

@@ -22,6 +22,7 @@ from booking.intake.service import may_book
 from booking.scheduling.availability import Slot
 from booking.scheduling.hold_cap import HoldCapReached, client_digest
 from booking.scheduling.models import Appointment, Practitioner, Service
+from booking.scheduling.series import EVERY_WEEKS, VISITS, Occurrence, preview_series
 from booking.scheduling.service import (
     SlotNotOffered,
     SlotTaken,
@@ -144,16 +145,51 @@ class HoldForm(ApiForm):
         self.chosen_practitioner_id = practitioner_for(field.data.strip(), self.chosen_service)
 
     def validate_start(self, field: StringField) -> None:
-        try:
-            self.start_at = parse_instant(field.data)
-        except InstantOutOfRange as error:  # readable, but nobody's visit (years 1, 9999...)
-            raise ValidationError(PASSED if error.too_early else NOT_OFFERED) from error
-        except ValueError as error:
-            raise ValidationError(
-                "Give the time in ISO 8601 with its UTC offset, like 2026-11-23T09:00:00-05:00."
-            ) from error
-        if self.start_at <= self.now:
-            raise ValidationError(PASSED)
+        self.start_at = readable_start(field.data, self.now)
+
+
+class SeriesPreviewForm(ApiForm):
+    """The JSON body of POST /series/preview: one practitioner, the first visit's start (its
+    local time is kept for every visit), every N weeks, K visits."""
+
+    practitioner_id = StringField(validators=[InputRequired("Give the practitioner's id.")])
+    first_start = StringField(validators=[InputRequired("Give the first visit's start.")])
+    every_weeks = IntegerField(validators=[
+        InputRequired("Give how many weeks apart the visits are (1 to 4)."),
+        NumberRange(EVERY_WEEKS.start, EVERY_WEEKS.stop - 1, "Visits are 1 to 4 weeks apart."),
+    ])
+    count = IntegerField(validators=[
+        InputRequired("Give the number of visits (2 to 12)."),
+        NumberRange(VISITS.start, VISITS.stop - 1, "A series is 2 to 12 visits."),
+    ])
+
+    def __init__(self, formdata: MultiDict, now: datetime) -> None:
+        self.chosen_service: Service | None = None
+        self.now = now
+        super().__init__(formdata)
+
+    def validate_practitioner_id(self, field: StringField) -> None:
+        self.chosen_practitioner_id = practitioner_for(field.data.strip(), self.chosen_service)
+        if self.chosen_practitioner_id is None:
+            raise ValidationError("Give one practitioner's id: a series stays with one.")
+
+    def validate_first_start(self, field: StringField) -> None:
+        self.first_start_at = readable_start(field.data, self.now)
+
+
+def readable_start(text: str, now: datetime) -> datetime:
+    """A future instant in ISO 8601 with its offset; raises ValidationError saying what is wrong."""
+    try:
+        start = parse_instant(text)
+    except InstantOutOfRange as error:  # readable, but nobody's visit (years 1, 9999...)
+        raise ValidationError(PASSED if error.too_early else NOT_OFFERED) from error
+    except ValueError as error:
+        raise ValidationError(
+            "Give the time in ISO 8601 with its UTC offset, like 2026-11-23T09:00:00-05:00."
+        ) from error
+    if start <= now:
+        raise ValidationError(PASSED)
+    return start
 
 
 def json_formdata() -> MultiDict | None:
@@ -229,6 +265,17 @@ def hold_json(hold: Appointment, zone: ZoneInfo) -> dict[str, Any]:
         "practitioner_id": hold.practitioner_id,
         "continue_url": continue_url(hold),
     }
+
+
+def occurrence_json(occurrence: Occurrence, zone: ZoneInfo) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "start": local_iso(occurrence.start, zone),
+        "end": local_iso(occurrence.end, zone),
+        "free": occurrence.free,
+    }
+    if not occurrence.free:
+        answer["alternatives"] = slots_json(list(occurrence.alternatives), zone)
+    return answer
 
 
 def invalid(fields: dict[str, str]):
@@ -312,3 +359,28 @@ def create_hold():
     except SlotTaken as taken:
         return slot_taken(taken.alternatives, clinic.zone)
     return jsonify(hold_json(hold, clinic.zone)), 201
+
+
+@bp.post("/series/preview")
+def series_preview():
+    """Each visit of a series: free, or the nearest free times of its week. Books nothing."""
+    clinic, now = get_clinic(), now_utc()
+    formdata = json_formdata()
+    if formdata is None:
+        return invalid({"body": "Send a JSON object (Content-Type: application/json)."})
+    form = SeriesPreviewForm(formdata, now=now)
+    if not form.validate():
+        return invalid(form.field_errors())
+    local = form.first_start_at.astimezone(clinic.zone)
+    occurrences = preview_series(
+        form.chosen_service, form.chosen_practitioner_id, local.date(), local.time(),
+        form.every_weeks.data, form.count.data, now,
+    )
+    return jsonify({
+        "timezone": clinic.timezone,
+        "service": service_json(form.chosen_service),
+        "practitioner_id": form.chosen_practitioner_id,
+        "every_weeks": form.every_weeks.data,
+        "all_free": all(o.free for o in occurrences),
+        "occurrences": [occurrence_json(o, clinic.zone) for o in occurrences],
+    })

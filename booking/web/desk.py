@@ -96,6 +96,7 @@ from booking.web.intake_flow import StepUrls
 from booking.web.intake_forms import PhoneConsentForm
 from booking.web.parsing import parse_day
 from booking.web.roles import CLINICAL, DESK, staff_required
+from booking.web.series import SeriesPage, book_from_form, patient_form, series_page
 
 bp = Blueprint("desk", __name__, url_prefix="/staff/desk")
 
@@ -260,6 +261,37 @@ def patients():
 def patient(patient_id: int):
     found = db.session.get(Patient, patient_id) or abort(404)
     return render_patient(found, waitlist_form_for(found))
+
+
+# --- A series of visits for a patient ---------------------------------------------------------
+
+
+# One rule for both methods: an id the converter refuses is then a 404 for either, not a 405.
+@bp.route("/patients/<id:patient_id>/series", methods=["GET", "POST"])
+@staff_required(*DESK)
+def patient_series(patient_id: int):
+    found = db.session.get(Patient, patient_id) or abort(404)
+    if request.method == "POST":
+        return book_series_for(found)
+    return render_series(found, series_page(patient_form(request.args)))
+
+
+def book_series_for(found: Patient):
+    form = patient_form(request.form)
+    outcome = book_from_form(found, form, source="desk")
+    if outcome.series is None:
+        status = 422 if outcome.invalid else 409
+        return render_series(found, series_page(form, outcome.message), status)
+    flash(outcome.message, "success")
+    return redirect(url_for(".patient", patient_id=found.id), code=303)
+
+
+def render_series(found: Patient, page: SeriesPage, status: int = 200):
+    return render_template(
+        "desk/series.html", patient=found, page=page,
+        plan_action=url_for(".patient_series", patient_id=found.id),
+        action=url_for(".patient_series", patient_id=found.id),
+    ), status
 
 
 # --- Needs attention -------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Browser tests (a package: its module names may repeat those of other test folders)."""
