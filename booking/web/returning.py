@@ -75,8 +75,9 @@ def end_idle_sign_in() -> None:
     if not isinstance(seen, int | float) or now - seen > idle_limit().total_seconds():
         forget_booking_in_progress()
         sign_out_patient()
-        flash(f"You were signed out after {int(idle_limit().total_seconds() // 60)} minutes without "
-              "activity. Ask for a new link to see your visits.", "warning")
+        minutes = int(idle_limit().total_seconds() // 60)
+        flash(f"You were signed out after {minutes} minutes without activity. Ask for a new "
+              "link to see your visits.", "warning")
         return
     session[SEEN_KEY] = int(now)
 
