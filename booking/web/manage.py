@@ -194,7 +194,8 @@ def chosen_start() -> datetime:
 def unavailable(appointment: Appointment, token: str, wanted: datetime, now: datetime):
     """The time cannot be had (taken, not offered, or inside the cancellation window): the
     nearest that can, with the same practitioner; the visit is unchanged (409)."""
-    nearby = nearest_free_slots(appointment.service, wanted, now, appointment.practitioner_id)
+    around = max(wanted, now + get_clinic().cancellation_window)
+    nearby = nearest_free_slots(appointment.service, around, now, appointment.practitioner_id)
     starts = [start for start in slot_choices(nearby) if outside_window(start, now)]
     return render_template(
         "manage/taken.html", appointment=appointment, token=token, wanted=wanted,
