@@ -181,7 +181,9 @@ def test_a_first_visit_with_every_answer_no_counted(live_server, page):
     expect(page.get_by_role("heading", level=1)).to_have_text("You're booked")
     count = taps(page)
     print(f"first visit, every answer no: {count} taps, {typed(page)} typed fields")
-    assert count <= 60  # the figure is reported; the target (30) needs the intake steps cut
+    # 50 today (51 before the home page went straight to the practitioners): never more. The
+    # target (30) needs the intake steps themselves shortened.
+    assert count <= 50
 
 
 def test_details_errors_take_the_focus_and_the_birth_date_hint_matches(live_server, page):
