@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 FLASK := FLASK_APP=wsgi $(BIN)/flask
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Links in emails and calendar files point at the server `make run` starts (PORT=5101 included),
+# unless PUBLIC_BASE_URL is set.
+PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test install lint bench clean
 
@@ -21,6 +24,7 @@ install: $(VENV)/.installed
 
 # The web server and, beside it, the outbox worker that sends the queued emails (in development
 # it prints them instead). The worker stops with the server: Ctrl-C, SIGTERM or a failed start.
+run: export PUBLIC_BASE_URL := $(PUBLIC_BASE_URL)
 run: install
 	mkdir -p instance
 	$(FLASK) db upgrade

@@ -62,8 +62,15 @@ def span(start: datetime, end: datetime) -> str:
 
 
 def zone_abbreviation(moment: datetime) -> str:
-    """'EST' or 'EDT'."""
+    """'EST' or 'EDT': for machine-like stamps (`timestamp`), never beside a time for reading."""
     return moment.strftime("%Z")
+
+
+def zone_name(zone_key: str) -> str:
+    """'New York time' for 'America/New_York': the one way pages and emails name the clinic's
+    zone (it holds across daylight saving, where 'EST' would be wrong half the year)."""
+    city = zone_key.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{city} time"
 
 
 def timestamp(moment: datetime) -> str:

@@ -174,5 +174,5 @@ def sign_in_returning_patient(client: FlaskClient, email: str) -> FlaskClient:
     data = {"csrf_token": csrf_token_in(page.get_data(as_text=True))} if csrf else {}
     signed_in = client.post(link, data=data)
     assert signed_in.status_code == 303, signed_in.status_code
-    assert signed_in.location.endswith("/book/?kind=follow_up"), signed_in.location
+    assert signed_in.location.endswith("/returning/visits"), signed_in.location
     return client

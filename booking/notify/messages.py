@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from booking import formatting
 from booking.clinic.service import get_clinic
+from booking.db import now_utc
 from booking.extensions import db
 from booking.notify.ics import (
     CalendarEvent,
@@ -42,6 +43,7 @@ from booking.notify.links import (
 from booking.patients.links import LINK_LIFETIME
 from booking.patients.models import Patient
 from booking.scheduling.availability import Slot
+from booking.scheduling.changes import can_patient_change
 from booking.scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -345,10 +347,15 @@ def _visit(appointment: Appointment, links: bool = True) -> dict[str, Any]:
         "first_name": appointment.patient.first_name if appointment.patient else "",
         "manage_url": None,
         "calendar_url": None,
+        "my_visits_url": None,
+        "changeable": False,
     }
     if links:
         facts["manage_url"] = manage_url(appointment)
         facts["calendar_url"] = calendar_url(appointment)
+        facts["my_visits_url"] = external_url("returning.my_visits")
+        # The window's wording only where it applies: not for a visit already inside it.
+        facts["changeable"] = can_patient_change(appointment, now_utc())
     return facts
 
 

@@ -41,7 +41,22 @@ def can_patient_change(appointment: Appointment, now: datetime) -> bool:
     """May the patient move or cancel online? Only outside the clinic's cancellation window."""
     if appointment.status not in BOOKED_STATUSES:
         return False
-    return now < appointment.starts_at - get_clinic().cancellation_window
+    return outside_window(appointment.starts_at, now)
+
+
+def outside_window(start: datetime, now: datetime) -> bool:
+    """Is a visit at `start` still outside the cancellation window? The one rule for whether a
+    visit may be changed online, and for which times a patient may move a visit to (a move
+    never leaves a visit that can no longer be changed online)."""
+    return now < start - get_clinic().cancellation_window
+
+
+def patient_may_move_to(appointment: Appointment, start: datetime, now: datetime) -> bool:
+    """Is `start` a time the patient may move the visit to online: free with its practitioner
+    and outside the cancellation window?"""
+    return outside_window(start, now) and _is_free_for(
+        appointment, start, now, appointment.practitioner_id
+    )
 
 
 def move_appointment(

@@ -13,6 +13,8 @@ from flask import Flask, g
 
 from booking import formatting
 from booking.clinic.service import get_clinic
+from booking.db import now_utc
+from booking.scheduling.changes import can_patient_change
 
 Shown = datetime | date | time
 
@@ -44,14 +46,26 @@ def date_long(value: Shown) -> str:
     return formatting.day_long(local(value))
 
 
+def clinic_time() -> str:
+    """'New York time': the one name of the clinic's zone, beside times and on times pages."""
+    return formatting.zone_name(clinic_zone().key)
+
+
 def zone_abbr(value: datetime) -> str:
-    """'EST' or 'EDT': said next to times on daylight-saving days."""
-    return formatting.zone_abbreviation(local(value))
+    """Beside a time: the clinic's zone by its one name ('New York time'), whatever the date
+    (kept under this name for the staff templates that use it)."""
+    return clinic_time()
 
 
 def local_iso_day(moment: datetime) -> str:
     """'2026-11-23': the clinic's day of an instant, for links and form values."""
     return local_day(moment).isoformat()
+
+
+def changeable_online(appointment) -> bool:
+    """May the patient still move or cancel this visit online (outside the window)? Pages say
+    the window's wording only then."""
+    return can_patient_change(appointment, now_utc())
 
 
 def add_days(day: date, days: int) -> date:
@@ -95,8 +109,9 @@ def register(app: Flask) -> None:
     app.add_template_filter(formatting.duration, "duration")
     app.add_template_filter(describe_preferences, "waitlist_when")
     app.add_template_global(manage_token)
+    app.add_template_global(changeable_online)
     app.add_template_global(staff_links)  # the staff menu, by the signed-in member's roles
 
     @app.context_processor
     def inject_clinic():
-        return {"clinic": get_clinic()}
+        return {"clinic": get_clinic(), "clinic_time": clinic_time()}

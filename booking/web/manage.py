@@ -7,6 +7,8 @@ the clinic's cancellation window; inside it the page says to phone. A link that 
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import (
     Blueprint,
     Response,
@@ -23,6 +25,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from booking.clinic.service import get_clinic
 from booking.db import now_utc
 from booking.extensions import db
 from booking.intake.completion import (
@@ -39,15 +42,22 @@ from booking.intake.urgency import urgent_appointment_ids
 from booking.notify.ics import Method
 from booking.notify.links import appointment_for_token, manage_token
 from booking.notify.messages import visit_calendar
-from booking.scheduling.changes import can_patient_change, cancel_appointment, move_appointment
-from booking.scheduling.models import BOOKED_STATUSES, Appointment, VisitKind
+from booking.scheduling.changes import (
+    can_patient_change,
+    cancel_appointment,
+    move_appointment,
+    outside_window,
+    patient_may_move_to,
+)
+from booking.scheduling.models import Appointment, VisitKind
 from booking.scheduling.service import SlotNotOffered, SlotTaken, nearest_free_slots
 from booking.web import visit_questions
 from booking.web.booking import by_local_day, slot_choices, times_week
 from booking.web.booking_flow import EMERGENCY_KEY
-from booking.web.filters import date_long, local_time
-from booking.web.forms import readable_instant
+from booking.web.filters import date_long, local_day, local_time
+from booking.web.forms import parse_instant, readable_instant
 from booking.web.intake_flow import StepUrls
+from booking.web.my_visits import check_in_later
 
 bp = Blueprint("manage", __name__, url_prefix="/visit")
 
@@ -103,11 +113,11 @@ def changeable_or_refuse(token: str) -> Appointment:
     """The visit, if the patient may still change it online; else the page says to phone (403)."""
     appointment = visit_or_refuse(token)
     if not can_patient_change(appointment, now_utc()):
-        abort(make_response(render_visit(appointment, CancelForm()), 403))
+        abort(make_response(render_visit(appointment), 403))
     return appointment
 
 
-def render_visit(appointment: Appointment, form: CancelForm) -> str:
+def render_visit(appointment: Appointment) -> str:
     now = now_utc()
     return render_template(
         "manage/visit.html",
@@ -117,22 +127,12 @@ def render_visit(appointment: Appointment, form: CancelForm) -> str:
         needs_questions=awaits_questionnaire(appointment, now),
         check_in=appointment.service.kind == VisitKind.FOLLOW_UP,
         check_in_opens=check_in_opens_at(appointment) if check_in_later(appointment, now) else None,
-        form=form,
-    )
-
-
-def check_in_later(appointment: Appointment, now) -> bool:
-    """A booked follow-up whose check-in window has not opened yet."""
-    return (
-        appointment.service.kind == VisitKind.FOLLOW_UP
-        and appointment.status in BOOKED_STATUSES
-        and now < check_in_opens_at(appointment)
     )
 
 
 @bp.get("/<token>")
 def visit(token: str):
-    return render_visit(visit_or_refuse(token), CancelForm())
+    return render_visit(visit_or_refuse(token))
 
 
 @bp.get("/<token>/calendar.ics")
@@ -149,11 +149,70 @@ def calendar(token: str):
 @bp.get("/<token>/times")
 def times(token: str):
     appointment = changeable_or_refuse(token)
+    now = now_utc()
+    earliest = earliest_move_day(now)
     week = times_week(
-        appointment.service, appointment.practitioner, request.args.get("start"), now_utc()
+        appointment.service, appointment.practitioner, request.args.get("start") or
+        earliest.isoformat(), now,
     )
     return render_template(
-        "manage/times.html", appointment=appointment, token=token, week=week, form=MoveForm()
+        "manage/times.html", appointment=appointment, token=token,
+        week=outside_window_week(week, earliest, now),
+    )
+
+
+def earliest_move_day(now: datetime) -> date:
+    """The clinic's first day that may have times outside the cancellation window."""
+    return local_day(now + get_clinic().cancellation_window)
+
+
+def outside_window_week(week: dict, earliest: date, now: datetime) -> dict:
+    """The week of times without those inside the cancellation window: moving there would
+    leave a visit the patient can no longer change online. Nor does "Earlier" go there."""
+    days = [(day, [start for start in starts if outside_window(start, now)])
+            for day, starts in week["days"]]
+    first_day = days[0][0]
+    next_available = week["next_available"]
+    return {
+        **week,
+        "days": days,
+        "previous": max(week["previous"], earliest) if first_day > earliest else None,
+        "next_available": max(next_available, earliest) if next_available else None,
+        "showing_next_available": next_available is not None
+        and first_day == max(next_available, earliest),
+    }
+
+
+def chosen_start() -> datetime:
+    """The time tapped on "Choose a new time" (a GET: the tap itself changes nothing)."""
+    try:
+        return parse_instant(request.args.get("start", ""))
+    except ValueError:
+        abort(400, "That time could not be read. Please choose again.")
+
+
+def unavailable(appointment: Appointment, token: str, wanted: datetime, now: datetime):
+    """The time cannot be had (taken, not offered, or inside the cancellation window): the
+    nearest that can, with the same practitioner; the visit is unchanged (409)."""
+    around = max(wanted, now + get_clinic().cancellation_window)
+    nearby = nearest_free_slots(appointment.service, around, now, appointment.practitioner_id)
+    starts = [start for start in slot_choices(nearby) if outside_window(start, now)]
+    return render_template(
+        "manage/taken.html", appointment=appointment, token=token, wanted=wanted,
+        days=by_local_day(starts),
+    ), 409
+
+
+@bp.get("/<token>/move")
+def confirm_move(token: str):
+    """Old and new side by side; only "Move my visit" on this page moves it."""
+    appointment = changeable_or_refuse(token)
+    wanted, now = chosen_start(), now_utc()
+    if not patient_may_move_to(appointment, wanted, now):
+        return unavailable(appointment, token, wanted, now)
+    return render_template(
+        "manage/confirm_move.html", appointment=appointment, token=token, wanted=wanted,
+        form=MoveForm(start=wanted.isoformat()),
     )
 
 
@@ -163,21 +222,13 @@ def move(token: str):
     form = MoveForm()
     if not form.validate():
         abort(400)
-    now = now_utc()
+    now, wanted = now_utc(), form.start.instant
+    if not outside_window(wanted, now):
+        return unavailable(appointment, token, wanted, now)
     try:
-        move_appointment(appointment, form.start.instant, now)
-    except (SlotTaken, SlotNotOffered) as error:
-        alternatives = getattr(error, "alternatives", None) or nearest_free_slots(
-            appointment.service, form.start.instant, now, appointment.practitioner_id
-        )
-        return render_template(
-            "manage/taken.html",
-            appointment=appointment,
-            token=token,
-            wanted=form.start.instant,
-            days=by_local_day(slot_choices(alternatives)),
-            form=form,
-        ), 409
+        move_appointment(appointment, wanted, now)
+    except (SlotTaken, SlotNotOffered):
+        return unavailable(appointment, token, wanted, now)
     flash(
         f"Your visit is now on {date_long(appointment.starts_at)} at "
         f"{local_time(appointment.starts_at)}. We have emailed you the new details.",
@@ -186,12 +237,24 @@ def move(token: str):
     return redirect(url_for(".visit", token=manage_token(appointment)), code=303)
 
 
+@bp.get("/<token>/cancel")
+def confirm_cancel(token: str):
+    """The visit and the reason asked; only "Cancel my visit" on this page cancels it."""
+    return render_cancel(changeable_or_refuse(token), token, CancelForm())
+
+
+def render_cancel(appointment: Appointment, token: str, form: CancelForm) -> str:
+    return render_template(
+        "manage/confirm_cancel.html", appointment=appointment, token=token, form=form
+    )
+
+
 @bp.post("/<token>/cancel")
 def cancel(token: str):
     appointment = changeable_or_refuse(token)
     form = CancelForm()
     if not form.validate():
-        return render_visit(appointment, form), 422
+        return render_cancel(appointment, token, form), 422
     cancel_appointment(appointment, form.reason_text(), by="patient")
     flash("Your visit is cancelled. We have emailed you to confirm.", "success")
     return redirect(url_for(".visit", token=manage_token(appointment)), code=303)

@@ -1,13 +1,16 @@
-"""Returning patients sign in with a one-time link by email (no password), then book a follow-up.
+"""Returning patients sign in with a one-time link by email (no password) and land on "My
+visits": their visits, what each waits for, and a follow-up in one tap.
 
 Nobody learns from these pages who is a patient: "Book a follow-up" answers the same for any
 address, and a link that is unknown, used or expired shows the same page. Opening a link shows
 one button; only pressing it (a POST) uses the link, so mail scanners that fetch links leave it
-working. The session remembers the patient's id only, never their details or answers.
+working. The session remembers the patient's id and when they were last seen, never their
+details or answers; 30 minutes without a request signs them out.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import (
@@ -17,6 +20,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     session,
     url_for,
 )
@@ -31,10 +35,13 @@ from booking.scheduling.models import VisitKind
 from booking.scheduling.service import release_hold
 from booking.web.booking_flow import BookingFlow
 from booking.web.forms import ButtonForm, FollowUpEmailForm
+from booking.web.my_visits import follow_up_offers, visits_of
 
 bp = Blueprint("returning", __name__, url_prefix="/returning")
 
 PATIENT_KEY = "returning_patient"  # the signed-in returning patient's id, and nothing else
+SEEN_KEY = "returning_seen"  # when that patient last made a request (UTC epoch seconds)
+IDLE_MINUTES = 30
 LINK_RATE_LIMIT = "5 per minute"
 LINK_MINUTES = int(LINK_LIFETIME.total_seconds() // 60)
 
@@ -50,6 +57,34 @@ def remembered_patient_id() -> int | None:
 def remembered_patient() -> Patient | None:
     patient_id = remembered_patient_id()
     return db.session.get(Patient, patient_id) if patient_id is not None else None
+
+
+def idle_limit() -> timedelta:
+    return timedelta(minutes=current_app.config.get("PATIENT_IDLE_MINUTES", IDLE_MINUTES))
+
+
+@bp.before_app_request
+def end_idle_sign_in() -> None:
+    """A patient who made no request for the idle limit is signed out, and told so; any other
+    request counts as activity. The time is kept in the (signed) session: it holds nothing
+    but the id, so there is nothing else to end on the server."""
+    if PATIENT_KEY not in session or request.endpoint == "static":
+        return
+    now = now_utc().timestamp()
+    seen = session.get(SEEN_KEY)
+    if not isinstance(seen, int | float) or now - seen > idle_limit().total_seconds():
+        forget_booking_in_progress()
+        sign_out_patient()
+        minutes = int(idle_limit().total_seconds() // 60)
+        flash(f"You were signed out after {minutes} minutes without activity. Ask for a new "
+              "link to see your visits.", "warning")
+        return
+    session[SEEN_KEY] = int(now)
+
+
+def sign_out_patient() -> None:
+    session.pop(PATIENT_KEY, None)
+    session.pop(SEEN_KEY, None)
 
 
 def contact_details(patient: Patient) -> dict[str, str]:
@@ -102,6 +137,8 @@ def private(response):
 
 @bp.get("/")
 def ask():
+    if remembered_patient_id() is not None:
+        return redirect(url_for(".my_visits"), code=303)
     return render_ask(FollowUpEmailForm())
 
 
@@ -118,9 +155,7 @@ def send_link():
 
 
 def render_ask(form: FollowUpEmailForm):
-    return render_template(
-        "returning/ask.html", form=form, patient=remembered_patient(), minutes=LINK_MINUTES
-    )
+    return render_template("returning/ask.html", form=form, minutes=LINK_MINUTES)
 
 
 @bp.get("/sent")
@@ -143,7 +178,7 @@ def use_link(token: str):
     if patient_id is None:
         return link_ended()
     sign_in(patient_id)
-    return redirect(follow_up_types_url(), code=303)
+    return redirect(url_for(".my_visits"), code=303)
 
 
 def link_ended() -> tuple[Any, int]:
@@ -156,6 +191,21 @@ def sign_in(patient_id: int) -> None:
     if flow is not None and flow.patient_id not in (None, patient_id):
         forget_booking_in_progress()
     session[PATIENT_KEY] = patient_id
+    session[SEEN_KEY] = int(now_utc().timestamp())
+
+
+@bp.get("/visits")
+def my_visits():
+    """The signed-in patient's visits; anyone else is asked for a link."""
+    patient = remembered_patient()
+    if patient is None:
+        return redirect(url_for(".ask"), code=303)
+    upcoming, past = visits_of(patient.id, now_utc())
+    return render_template(
+        "returning/visits.html", patient=patient, upcoming=upcoming, past=past,
+        follow_ups=follow_up_offers(patient.id), any_follow_up_url=follow_up_types_url(),
+        series_url=url_for("series.start"),
+    )
 
 
 @bp.post("/sign-out")
@@ -163,6 +213,6 @@ def sign_out():
     if not ButtonForm().validate():
         abort(400)
     forget_booking_in_progress()
-    session.pop(PATIENT_KEY, None)
+    sign_out_patient()
     flash("You are signed out. To book a follow-up, ask for a new link.", "success")
     return redirect(url_for(".ask"), code=303)

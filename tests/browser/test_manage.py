@@ -56,12 +56,13 @@ def test_visit_page_at_phone_width(page: Page, visit):
     assert response is not None and response.status == 200
     expect(page.get_by_role("heading", level=1)).to_have_text("Your visit")
     expect(page.get_by_role("link", name="Choose a new time")).to_be_visible()
-    expect(page.get_by_role("button", name="Cancel my visit")).to_be_visible()
+    expect(page.get_by_role("link", name="Cancel this visit")).to_be_visible()
     expect(page.get_by_role("link", name="Add to your calendar (.ics file)")).to_be_visible()
     assert_no_horizontal_scroll(page)
     check_accessibility(page)
     screenshot(page, "manage-visit-phone")
 
+    page.get_by_role("link", name="Cancel this visit").click()  # asks first
     page.get_by_role("button", name="Cancel my visit").click()  # no reason chosen
     expect(page.locator("#reason-error")).to_have_text("Error: Choose the reason that fits best.")
     check_accessibility(page)
@@ -87,6 +88,7 @@ def test_cancel_works_without_javascript(no_js_page: Page, live_server, visit):
     appointment_id, url = visit
     page = no_js_page
     page.goto(url)
+    page.get_by_role("link", name="Cancel this visit").click()
 
     page.get_by_role("button", name="Cancel my visit").click()  # no reason chosen
     expect(page.locator("#reason-error")).to_have_text("Error: Choose the reason that fits best.")
@@ -105,6 +107,7 @@ def test_cancel_works_without_javascript(no_js_page: Page, live_server, visit):
 def test_cancelled_and_ended_link_pages_at_phone_width(page: Page, visit):
     _, url = visit
     page.goto(url)
+    page.get_by_role("link", name="Cancel this visit").click()
     page.get_by_label("The time no longer suits me").check()
     page.get_by_role("button", name="Cancel my visit").click()
 

@@ -91,7 +91,7 @@ def test_a_cancelled_time_is_offered_to_everyone_it_suits_earliest_first(
     sent = offers(app)
     assert [m.recipient for m in sent] == ["ben@example.com", "cara@example.com"]
     body = sent[0].text_body
-    assert "Tuesday, November 24, 2026 at 10:00 AM (clinic time)" in body
+    assert "Tuesday, November 24, 2026 at 10:00 AM (New York time)" in body
     assert "Follow-up dry needling with Maya Chen" in body
     assert (f"http://127.0.0.1:5000/book/follow-up/times?practitioner={clinic.maya}"
             "&start=2026-11-24") in body

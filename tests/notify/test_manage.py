@@ -81,7 +81,7 @@ def test_the_page_shows_the_visit_with_change_and_cancel(client, booked):
     html = page.get_data(as_text=True)
     assert "Wednesday, June 10, 2026 at 10:00 AM" in html
     assert "Maya Chen" in html
-    assert f'action="{path}/cancel"' in html
+    assert f'href="{path}/cancel"' in html  # the page that asks first
     assert f'href="{path}/times"' in html
     assert f'href="{path}/calendar.ics"' in html
     assert page.headers["Cache-Control"] == "no-store"
@@ -126,6 +126,10 @@ def test_move_then_cancel_update_the_same_calendar_entry_with_rising_sequence(
     times = client.get(f"{first_path}/times?start=2026-06-11")
     assert times.status_code == 200
     assert f'value="{NEW_START.isoformat()}"' in times.get_data(as_text=True)
+    asked = client.get(f"{first_path}/move", query_string={"start": NEW_START.isoformat()})
+    assert asked.status_code == 200
+    with mail_app.app_context():
+        assert appointment(visit_id).starts_at == VISIT, "a tap on a time changes nothing"
     moved = client.post(f"{first_path}/move", data={"start": NEW_START.isoformat()})
     assert moved.status_code == 303
     second_path = located(moved)
@@ -143,6 +147,7 @@ def test_move_then_cancel_update_the_same_calendar_entry_with_rising_sequence(
     assert client.get(first_path).status_code == 404, "the old link is revoked"
 
     smtp_server.clear()
+    assert client.get(f"{second_path}/cancel").status_code == 200
     cancelled = client.post(f"{second_path}/cancel", data={"reason": "time"})
     assert cancelled.status_code == 303
     third_path = located(cancelled)
@@ -355,3 +360,116 @@ def test_a_moved_visit_gets_one_reminder_for_its_new_time(
     assert reminder["Subject"] == "Reminder: your visit on Thursday, June 11, 2026 at 2:00 PM"
     assert manage_path(reminder) == located(moved)
     assert not has_calendar(reminder)
+
+
+# --- changes ask first --------------------------------------------------------------------
+
+
+def outbox_ids(app) -> list[int]:
+    with app.app_context():
+        return list(db.session.scalars(select(OutboxMessage.id)))
+
+
+def test_a_tap_on_a_time_shows_old_and_new_and_changes_nothing(mail_app, client, booked):
+    visit_id, path = booked
+    times = client.get(f"{path}/times?start=2026-06-11").get_data(as_text=True)
+    # Each time is a button of a GET form to the confirm page, not a POST that moves.
+    assert f'<form method="get" action="{path}/move"' in times
+    queued = outbox_ids(mail_app)
+
+    page = client.get(f"{path}/move", query_string={"start": NEW_START.isoformat()})
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Move your visit?" in html
+    assert re.search(r"<del>Wednesday, June 10, 2026 at 10:00 AM</del>", html)
+    assert "<strong>Thursday, June 11, 2026 at 2:00 PM</strong>" in html
+    assert f'action="{path}/move"' in html and 'method="post"' in html
+    assert f'value="{NEW_START.isoformat()}"' in html
+    assert f'href="{path}">Keep my current time</a>' in html
+    with mail_app.app_context():
+        assert (appointment(visit_id).starts_at, appointment(visit_id).sequence) == (VISIT, 0)
+    assert outbox_ids(mail_app) == queued
+    assert client.get(path).status_code == 200, "the link still stands"
+
+
+def test_the_cancel_page_shows_the_visit_and_changes_nothing(mail_app, client, booked):
+    visit_id, path = booked
+    visit_page = client.get(path).get_data(as_text=True)
+    assert f'action="{path}/cancel"' not in visit_page, "no cancel button on the visit page"
+    queued = outbox_ids(mail_app)
+
+    page = client.get(f"{path}/cancel")
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Cancel your visit?" in html
+    assert "Wednesday, June 10, 2026 at 10:00 AM" in html and "Maya Chen" in html
+    assert f'action="{path}/cancel"' in html
+    assert f'href="{path}">Keep my visit</a>' in html
+    with mail_app.app_context():
+        assert appointment(visit_id).status == AppointmentStatus.CONFIRMED
+    assert outbox_ids(mail_app) == queued
+
+
+def test_times_inside_the_cancellation_window_are_not_offered_for_a_move(
+    mail_app, client, booked
+):
+    visit_id, path = booked
+    # NOW is Monday 1 June 09:00; the window is 24 hours: none on Monday, and on Tuesday not
+    # 09:00 either (exactly 24 hours away: already at the window's edge), 09:30 first.
+    page = client.get(f"{path}/times?start=2026-06-01").get_data(as_text=True)
+    offered = [datetime.fromisoformat(v) for v in re.findall(r'name="start" value="([^"]+)"', page)]
+    assert offered
+    assert min(offered) == datetime(2026, 6, 2, 13, 30, tzinfo=UTC)  # Tuesday 9:30 AM EDT
+    assert "Times in the next 24 hours are not shown" in page
+
+    inside = (NOW + timedelta(hours=5)).isoformat()  # Monday 2:00 PM: free, but inside
+    for response in (
+        client.get(f"{path}/move", query_string={"start": inside}),
+        client.post(f"{path}/move", data={"start": inside}),
+    ):
+        assert response.status_code == 409
+        html = response.get_data(as_text=True)
+        assert "Your visit is unchanged" in html
+        alternatives = [datetime.fromisoformat(v)
+                        for v in re.findall(r'name="start" value="([^"]+)"', html)]
+        assert alternatives and min(alternatives) >= NOW + timedelta(hours=24)
+    with mail_app.app_context():
+        assert (appointment(visit_id).starts_at, appointment(visit_id).sequence) == (VISIT, 0)
+
+
+@pytest.mark.parametrize("start", ["not a time", "2026-06-11T14:00:00", ""])
+def test_an_unreadable_time_on_the_confirm_page_is_refused(client, booked, start):
+    _, path = booked
+    response = client.get(f"{path}/move", query_string={"start": start})
+    assert response.status_code == 400
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_window_wording_only_where_it_applies(mail_app, client, smtp_server, clinic, booked):
+    _, path = booked
+    today = datetime(2026, 6, 1, 19, 0, tzinfo=UTC)  # 3:00 PM the same day: inside the window
+    with mail_app.app_context():
+        other = make_patient(first_name="Bo", email="bo@example.com")
+        db.session.commit()
+        soon_id = book(clinic, today, NOW, patient_id=other.id)
+        soon_path = f"/visit/{manage_token(appointment(soon_id))}"
+    deliver(mail_app)
+    [soon_mail] = smtp_server.messages
+    far_page = client.get(path).get_data(as_text=True)
+    soon_page = client.get(soon_path).get_data(as_text=True)
+
+    assert "You can change or cancel online until 24 hours before your visit." in far_page
+    assert "24 hours" not in text_of(soon_mail)
+    assert "To change or cancel, please call (555) 010-2030." in text_of(soon_mail)
+    assert "See your visit:" in text_of(soon_mail)
+    assert "change or cancel online until" not in soon_page
+    assert "please phone us" in soon_page.lower()
+    with mail_app.app_context():
+        from booking.notify.messages import booking_confirmed
+
+        far_mail = booking_confirmed(appointment(booked[0])).text
+    assert "See, change or cancel your visit:" in far_mail
+    assert "Online changes close 24 hours before the visit" in far_mail
+    assert "All your visits (My visits): http://127.0.0.1:5000/returning/visits" in far_mail

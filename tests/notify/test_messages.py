@@ -67,7 +67,7 @@ def test_confirmation_arrives_with_headers_both_parts_link_and_calendar_request(
     text, html = text_of(message), html_of(message)
     for body in (text, html):
         assert "Wednesday, June 10, 2026, 10:00 AM to 11:00 AM" in body
-        assert "EDT" in body
+        assert "(New York time)" in body
         assert "12 Riverside Avenue, Suite 3, Springfield" in body
         assert "(555) 010-2030" in body
     path = manage_path(message)
@@ -117,7 +117,7 @@ def test_visit_after_the_fall_back_is_at_nine_in_the_calendar_and_the_email(
 
     [message] = smtp_server.messages
     assert message["Subject"] == "Your visit is booked: Monday, November 2, 2026 at 9:00 AM"
-    assert "Monday, November 2, 2026, 9:00 AM to 10:00 AM (EST, clinic time)" in text_of(message)
+    assert "Monday, November 2, 2026, 9:00 AM to 10:00 AM (New York time)" in text_of(message)
     _, calendar = calendar_of(message)
     [event] = calendar.events
     assert event["DTSTART"].params["TZID"] == "America/New_York"

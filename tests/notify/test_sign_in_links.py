@@ -75,7 +75,7 @@ def test_the_link_arrives_works_once_and_carries_no_health_detail(mail_app, smtp
     patient = mail_app.test_client()
     assert patient.get(path).status_code == 200
     signed_in = patient.post(path)
-    assert signed_in.location.endswith("/book/?kind=follow_up")
+    assert signed_in.location.endswith("/returning/visits")
     with patient.session_transaction() as session:
         assert session["returning_patient"] == ana
     assert mail_app.test_client().post(path).status_code == 410

@@ -71,7 +71,7 @@ def test_practitioner_choice_offers_first_available_and_those_who_give_the_servi
 
 def test_times_are_clinic_time_and_never_in_the_past_or_inside_the_notice(client, clinic, frozen):
     page = client.get("/book/first-visit/times?practitioner=any").get_data(as_text=True)
-    assert "clinic time (America/New York)" in page
+    assert "All times are New York time." in page
     starts = [datetime.fromisoformat(s) for s in offered_starts(page)]
     assert starts, "the week should offer times"
     # Two hours' notice from 9:00 on Friday: Friday's 11:00 is the first offer.

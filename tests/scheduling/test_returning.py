@@ -322,7 +322,7 @@ def test_every_returning_form_carries_and_needs_its_csrf_token(make_app, frozen)
     assert client.post(RETURNING_ASK, data={"email": "ana@example.com"}).status_code == 400
     assert client.post("/returning/sign-out").status_code == 400
     sign_in_returning_patient(client, "ana@example.com")  # with the tokens of the pages
-    token = csrf_token_in(text_of(client.get(RETURNING_ASK)))
+    token = csrf_token_in(text_of(client.get("/returning/visits")))  # its sign-out form
     client.post(RETURNING_ASK, data={"email": "ana@example.com", "csrf_token": token})
     link = newest_sign_in_link(app, "ana@example.com")
     assert client.post(link).status_code == 400
