@@ -29,6 +29,7 @@ from booking.clinical.models import MUSCLES, ReviewOutcome, VisitOutcome
 from booking.clinical.outcomes import OutcomeEntry
 from booking.clinical.summary import Activity
 from booking.intake.questionnaire import ACTIVITY_COUNT
+from booking.scheduling.series import EVERY_WEEKS, VISITS
 
 NOTE_MAX = 2000
 DECISIONS = [
@@ -55,6 +56,10 @@ def _whole(label: str, low: int, high: int, required: bool = True) -> IntegerFie
         ],
         render_kw={"inputmode": "numeric", "min": low, "max": high},
     )
+
+
+def _typed(field: IntegerField) -> bool:
+    return any((value or "").strip() for value in field.raw_data or ())
 
 
 class ReviewDecisionForm(FlaskForm):
@@ -113,6 +118,9 @@ class OutcomeForm(FlaskForm):
         "Soreness after treatment", validators=[Length(max=NOTE_MAX)], render_kw={"rows": 2}
     )
     plan = TextAreaField("Plan", validators=[Length(max=NOTE_MAX)], render_kw={"rows": 3})
+    series_every_weeks = _whole("Every (weeks)", EVERY_WEEKS.start, EVERY_WEEKS[-1],
+                                required=False)
+    series_visits = _whole("Visits", VISITS.start, VISITS[-1], required=False)
 
     activities: Sequence[Activity] = ()  # set by use_activities: the patient's own activities
 
@@ -129,10 +137,25 @@ class OutcomeForm(FlaskForm):
         if "other" in (self.muscles_treated.data or []) and not (field.data or "").strip():
             raise ValidationError("Say which other muscles you treated.")
 
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return self._series_plan_whole() and valid
+
+    def _series_plan_whole(self) -> bool:
+        """How often and how many visits go together: the empty one of the two says so."""
+        weeks, visits = self.series_every_weeks, self.series_visits
+        if _typed(weeks) and not _typed(visits):
+            visits.errors.append("Say how many visits, or leave how often empty too.")
+            return False
+        if _typed(visits) and not _typed(weeks):
+            weeks.errors.append("Say how often, or leave the number of visits empty too.")
+            return False
+        return True
+
     def fill_from(self, outcome: VisitOutcome) -> None:
         """Show a stored outcome for correcting (on GET only)."""
         for name in ("pain_now", "bad_days_week", "relief_days_week", "muscles_other",
-                     "response", "soreness", "plan"):
+                     "response", "soreness", "plan", "series_every_weeks", "series_visits"):
             self[name].data = getattr(outcome, name)
         self.muscles_treated.data = list(outcome.muscles_treated or [])
         for n in range(1, ACTIVITY_COUNT + 1):
@@ -156,6 +179,8 @@ class OutcomeForm(FlaskForm):
             response=(self.response.data or "").strip(),
             soreness=(self.soreness.data or "").strip(),
             plan=(self.plan.data or "").strip(),
+            series_every_weeks=self.series_every_weeks.data,
+            series_visits=self.series_visits.data,
         )
 
 

@@ -93,6 +93,12 @@ class VisitOutcome(db.Model):
         CheckConstraint("pain_now BETWEEN 0 AND 10", name="pain_now_range"),
         CheckConstraint("bad_days_week BETWEEN 0 AND 7", name="bad_days_week_range"),
         CheckConstraint("relief_days_week BETWEEN 0 AND 7", name="relief_days_week_range"),
+        CheckConstraint("series_every_weeks BETWEEN 1 AND 4", name="series_every_weeks_range"),
+        CheckConstraint("series_visits BETWEEN 2 AND 12", name="series_visits_range"),
+        # The series plan is whole or absent: how often without how many means nothing.
+        CheckConstraint(
+            "(series_every_weeks IS NULL) = (series_visits IS NULL)", name="series_plan_whole"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,6 +116,9 @@ class VisitOutcome(db.Model):
     response: Mapped[str] = mapped_column(Text, default="")
     soreness: Mapped[str] = mapped_column(Text, default="")
     plan: Mapped[str] = mapped_column(Text, default="")
+    # The plan as a series the desk or the patient can book: every N weeks, K visits.
+    series_every_weeks: Mapped[int | None]
+    series_visits: Mapped[int | None]
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 

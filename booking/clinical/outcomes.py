@@ -5,19 +5,27 @@ correctable afterwards. Viewing and recording are audited, with field names, nev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from booking.accounts.models import User
 from booking.audit.service import record_audit, record_view
+from booking.clinic.service import get_clinic
 from booking.clinical.errors import ClinicalError
 from booking.clinical.models import VisitOutcome
 from booking.clinical.summary import Activity, activities_of
 from booking.clinical.visits import SERIES_STATUSES, VisitRow, intakes_of, visit_rows
 from booking.extensions import db
 from booking.intake.models import Intake
-from booking.scheduling.models import Appointment
+from booking.scheduling.models import (
+    BOOKED_STATUSES,
+    Appointment,
+    Practitioner,
+    Service,
+    VisitKind,
+)
+from booking.scheduling.service import active_services, bookable_practitioner_ids
 
 # Outcomes are recorded for visits that took place or are taking place.
 OUTCOME_STATUSES = SERIES_STATUSES
@@ -34,6 +42,8 @@ class OutcomeEntry:
     response: str
     soreness: str
     plan: str
+    series_every_weeks: int | None = None  # the plan as a series to book: both or neither
+    series_visits: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,77 @@ def needles_used(appointment_id: int) -> bool:
         select(VisitOutcome.muscles_treated).where(VisitOutcome.appointment_id == appointment_id)
     )
     return bool(muscles)
+
+
+# --- The series planned on an outcome, as the desk and the patient see it ----------------------
+
+
+@dataclass(frozen=True)
+class SeriesSuggestion:
+    """A practitioner's planned series: who, what, from when, how often, how many. Nothing
+    clinical, so the desk and the patient may see it."""
+
+    practitioner: Practitioner
+    service: Service | None  # a follow-up the practitioner gives; None when they give none
+    first_day: date  # the plan's interval after the visit, tomorrow at the earliest
+    wall: time  # the visit's local time
+    every_weeks: int
+    visits: int
+    booked_after: bool  # a visit is already booked after the one that planned the series
+
+    @property
+    def summary(self) -> str:
+        often = "every week" if self.every_weeks == 1 else f"every {self.every_weeks} weeks"
+        return f"{often} × {self.visits} visits"
+
+
+def suggested_series(patient_id: int, now: datetime) -> SeriesSuggestion | None:
+    """The series planned on the patient's latest recorded outcome, when it plans one."""
+    outcome = _latest_outcome(patient_id)
+    if outcome is None or outcome.series_every_weeks is None or outcome.series_visits is None:
+        return None
+    visit, zone = outcome.appointment, get_clinic().zone
+    local = visit.starts_at.astimezone(zone)
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    return SeriesSuggestion(
+        practitioner=visit.practitioner,
+        service=_follow_up_of(visit),
+        first_day=max(local.date() + timedelta(weeks=outcome.series_every_weeks), tomorrow),
+        wall=local.time(),
+        every_weeks=outcome.series_every_weeks,
+        visits=outcome.series_visits,
+        booked_after=_booked_after(visit),
+    )
+
+
+def _latest_outcome(patient_id: int) -> VisitOutcome | None:
+    return db.session.scalar(
+        select(VisitOutcome)
+        .join(Appointment, VisitOutcome.appointment_id == Appointment.id)
+        .where(Appointment.patient_id == patient_id)
+        .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
+        .limit(1)
+    )
+
+
+def _follow_up_of(visit: Appointment) -> Service | None:
+    """The visit's own service when it is a follow-up, else the first follow-up its
+    practitioner gives."""
+    follow_ups = [s for s in active_services() if s.kind == VisitKind.FOLLOW_UP]
+    follow_ups.sort(key=lambda s: s.id != visit.service_id)
+    return next(
+        (s for s in follow_ups if bookable_practitioner_ids(s, visit.practitioner_id)), None
+    )
+
+
+def _booked_after(visit: Appointment) -> bool:
+    return db.session.scalar(
+        select(Appointment.id).where(
+            Appointment.patient_id == visit.patient_id,
+            Appointment.starts_at > visit.starts_at,
+            Appointment.status.in_(BOOKED_STATUSES),
+        ).limit(1)
+    ) is not None
 
 
 def _outcome_of(appointment: Appointment) -> VisitOutcome | None:

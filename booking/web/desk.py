@@ -97,6 +97,7 @@ from booking.web.intake_forms import PhoneConsentForm
 from booking.web.parsing import parse_day
 from booking.web.roles import CLINICAL, DESK, staff_required
 from booking.web.series import SeriesPage, book_from_form, patient_form, series_page
+from booking.web.series_plan import planned_series
 
 bp = Blueprint("desk", __name__, url_prefix="/staff/desk")
 
@@ -666,4 +667,5 @@ def render_patient(found: Patient, form: WaitlistForm, status: int = 200):
         entries=waitlist.open_entries(found.id),
         waitlist_form=form,
         form=ActionForm(),
+        planned=planned_series(found.id, ".patient_series", patient_id=found.id),
     ), status

@@ -23,6 +23,7 @@ from booking.scheduling.models import (
     VisitKind,
 )
 from booking.scheduling.service import bookable_practitioners
+from booking.web.series_plan import PlannedSeries, planned_series
 
 
 @dataclass(frozen=True)
@@ -120,3 +121,9 @@ def last_practitioner(patient_id: int) -> Practitioner | None:
         .order_by(Appointment.starts_at.desc())
         .limit(1)
     )
+
+
+def series_to_book(patient_id: int) -> PlannedSeries | None:
+    """The series the patient's practitioner planned, while nothing is booked after it."""
+    planned = planned_series(patient_id, "series.start")
+    return planned if planned and not planned.suggestion.booked_after else None

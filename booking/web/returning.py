@@ -35,7 +35,7 @@ from booking.scheduling.models import VisitKind
 from booking.scheduling.service import release_hold
 from booking.web.booking_flow import BookingFlow
 from booking.web.forms import ButtonForm, FollowUpEmailForm
-from booking.web.my_visits import follow_up_offers, visits_of
+from booking.web.my_visits import follow_up_offers, series_to_book, visits_of
 
 bp = Blueprint("returning", __name__, url_prefix="/returning")
 
@@ -204,7 +204,7 @@ def my_visits():
     return render_template(
         "returning/visits.html", patient=patient, upcoming=upcoming, past=past,
         follow_ups=follow_up_offers(patient.id), any_follow_up_url=follow_up_types_url(),
-        series_url=url_for("series.start"),
+        series_url=url_for("series.start"), planned=series_to_book(patient.id),
     )
 
 

@@ -150,3 +150,64 @@ def test_the_database_refuses_out_of_range_measures(app, visit):
         with pytest.raises(IntegrityError):
             db.session.flush()
         db.session.rollback()
+
+
+# --- The series planned on an outcome ---------------------------------------------------------
+
+
+def test_a_planned_series_is_stored_and_shown_again_for_correcting(app, maya, visit):
+    saved = maya.post(url(visit), data={**GOOD, "series_every_weeks": "2",
+                                        "series_visits": "6"})
+    assert saved.status_code == 302
+    with app.app_context():
+        outcome = db.session.scalar(select(VisitOutcome))
+        assert (outcome.series_every_weeks, outcome.series_visits) == (2, 6)
+    page = maya.get(url(visit)).get_data(as_text=True)
+    assert re.search(r'name="series_every_weeks"[^>]*value="2"', page)
+    assert re.search(r'name="series_visits"[^>]*value="6"', page)
+
+
+def test_no_planned_series_stores_none(app, maya, visit):
+    assert maya.post(url(visit), data=GOOD).status_code == 302
+    with app.app_context():
+        outcome = db.session.scalar(select(VisitOutcome))
+        assert (outcome.series_every_weeks, outcome.series_visits) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("weeks", "visits", "field", "message"),
+    [
+        ("2", "", "series_visits", "Say how many visits, or leave how often empty too."),
+        ("", "6", "series_every_weeks", "Say how often, or leave the number of visits empty too."),
+        ("0", "6", "series_every_weeks", "Enter a whole number from 1 to 4."),
+        ("5", "6", "series_every_weeks", "Enter a whole number from 1 to 4."),
+        ("1", "1", "series_visits", "Enter a whole number from 2 to 12."),
+        ("1", "13", "series_visits", "Enter a whole number from 2 to 12."),
+        ("weekly", "4", "series_every_weeks", "Not a valid integer value."),
+    ],
+)
+def test_a_half_or_out_of_range_series_is_explained_next_to_the_field_and_kept(
+    app, maya, visit, weeks, visits, field, message
+):
+    response = maya.post(url(visit), data={**GOOD, "series_every_weeks": weeks,
+                                           "series_visits": visits})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    error = '<span class="visually-hidden">Error:</span> ' + re.escape(message)
+    assert re.search(rf'id="{field}-error">{error}<', html)
+    typed = weeks if field == "series_every_weeks" else visits
+    if typed:
+        assert re.search(rf'name="{field}"[^>]*value="{typed}"', html)  # what was typed stays
+    with app.app_context():
+        assert db.session.scalar(select(VisitOutcome)) is None
+
+
+@pytest.mark.parametrize(("weeks", "visits"), [(5, 6), (1, 13), (2, None), (None, 6)])
+def test_the_database_refuses_a_half_or_out_of_range_series(app, visit, weeks, visits):
+    with app.app_context():
+        db.session.add(VisitOutcome(appointment_id=visit["appointment"], pain_now=3,
+                                    bad_days_week=2, series_every_weeks=weeks,
+                                    series_visits=visits))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
