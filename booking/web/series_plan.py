@@ -29,7 +29,7 @@ def plan_query(suggestion: SeriesSuggestion) -> dict[str, str]:
     }
 
 
-def planned_series(patient_id: int, endpoint: str, **values) -> PlannedSeries | None:
+def planned_series(patient_id: int, endpoint: str, /, **values) -> PlannedSeries | None:
     """The patient's planned series with its link to `endpoint`, or None without a plan."""
     suggestion = suggested_series(patient_id, now_utc())
     if suggestion is None:

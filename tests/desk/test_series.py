@@ -3,15 +3,24 @@ all visits or none; follow-ups only for a patient with a completed first-visit q
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask
 from sqlalchemy import select
 
+from booking.clinical.models import VisitOutcome
 from booking.extensions import db
 from booking.notify.models import OutboxMessage
-from booking.scheduling.models import ACTIVE_STATUSES, Appointment, VisitSeries
-from tests.desk.helpers import DESK_EMAIL, add, local
+from booking.scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    VisitSeries,
+)
+from tests.desk.helpers import DESK_EMAIL, TODAY, add, local, visit
 from tests.factories import make_patient
 from tests.helpers import STAFF_PASSWORD, csrf_token_in, make_staff_app, sign_in
 
@@ -110,3 +119,66 @@ def test_book_the_series_needs_the_forms_csrf_token(make_app, clinic):
         as_text=True))
     assert client.post(url, data={**data, "csrf_token": token}).status_code == 303
     assert len(visits_of(app, clinic.ana)) == 1
+
+
+# --- The series a practitioner planned on a visit outcome --------------------------------------
+
+
+def planned_by_maya(app: Flask, clinic, when, weeks: int, visits: int) -> int:
+    """Ana's first visit with Maya at `when`, its outcome planning a series; the visit's id."""
+
+    def record():
+        visit_id = visit(clinic, when, status=AppointmentStatus.COMPLETED,
+                         service=clinic.first_visit)
+        db.session.add(VisitOutcome(
+            appointment_id=visit_id, pain_now=4, bad_days_week=2,
+            response="Twitch responses in quadratus lumborum", plan="Weekly, home stretches",
+            series_every_weeks=weeks, series_visits=visits,
+        ))
+        return visit_id
+
+    return add(app, record)
+
+
+def suggestion_link(page: str) -> str:
+    found = re.search(r'<a class="button" href="([^"]+)">Book this series</a>', page)
+    assert found, page
+    return html.unescape(found.group(1))
+
+
+def test_the_patient_page_offers_the_series_the_practitioner_planned(app, desk, clinic):
+    planned_by_maya(app, clinic, local(date(2026, 11, 18), 14, 30), weeks=1, visits=4)
+    page = desk.get(f"/staff/desk/patients/{clinic.ana}").get_data(as_text=True)
+    assert "Maya Chen suggests a follow-up every week × 4 visits" in page
+    assert "Twitch" not in page and "stretches" not in page  # the plan's words stay clinical
+
+    link = suggestion_link(page)
+    assert link.startswith(f"/staff/desk/patients/{clinic.ana}/series?")
+    preview = desk.get(link)
+    shown = preview.get_data(as_text=True)
+    assert preview.status_code == 200
+    assert f'<option selected value="{clinic.follow_up}">' in shown
+    assert f'<option selected value="{clinic.maya}">' in shown
+    assert re.search(r'name="first_day"[^>]*value="2026-11-25"', shown)  # a week after
+    assert re.search(r'name="time"[^>]*value="14:30"', shown)  # the visit's local time
+    assert '<option selected value="1">Every week</option>' in shown
+    assert '<option selected value="4">4</option>' in shown
+    assert shown.count(">Free<") == 4
+
+
+def test_a_planned_series_whose_week_has_passed_starts_tomorrow(app, desk, clinic):
+    planned_by_maya(app, clinic, local(date(2026, 11, 2), 9, 0), weeks=2, visits=3)
+    page = desk.get(f"/staff/desk/patients/{clinic.ana}").get_data(as_text=True)
+    assert "Maya Chen suggests a follow-up every 2 weeks × 3 visits" in page
+    query = parse_qs(urlsplit(suggestion_link(page)).query)
+    assert query["first_day"] == [(TODAY + timedelta(days=1)).isoformat()]
+    assert (query["time"], query["every_weeks"], query["count"]) == (["09:00"], ["2"], ["3"])
+
+
+def test_no_plan_no_suggestion_and_only_the_latest_outcome_counts(app, desk, clinic):
+    planned_by_maya(app, clinic, local(date(2026, 11, 2), 9, 0), weeks=1, visits=4)
+    planned_by_maya(app, clinic, local(date(2026, 11, 16), 9, 0), weeks=None, visits=None)
+    page = desk.get(f"/staff/desk/patients/{clinic.ana}").get_data(as_text=True)
+    assert "suggests a follow-up" not in page and "Book this series" not in page
+    bens = desk.get(f"/staff/desk/patients/{clinic.ben}").get_data(as_text=True)
+    assert "suggests a follow-up" not in bens

@@ -7,15 +7,19 @@ last practitioner; the sign-in ends after 30 minutes without a request, and says
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
 from flask import Flask
+from sqlalchemy import select
 
+from booking.clinical.models import VisitOutcome
 from booking.extensions import db
-from booking.scheduling.models import AppointmentStatus, VisitKind
+from booking.patients.models import Patient
+from booking.scheduling.models import Appointment, AppointmentStatus, VisitKind
 from tests.clinician.helpers import add_intake
 from tests.factories import make_appointment, make_patient, make_practitioner, make_service
 from tests.helpers import RETURNING_ASK, sign_in_returning_patient
@@ -184,3 +188,59 @@ def test_signing_out_ends_my_visits(app, clinic):
     assert ana.post("/returning/sign-out").status_code == 303
     response = ana.get(MY_VISITS)
     assert (response.status_code, response.location) == (303, RETURNING_ASK)
+
+
+# --- The series planned on the patient's latest outcome ---------------------------------------
+
+
+def plan_on_anas_first_visit(app: Flask, weeks: int, visits: int) -> None:
+    """Maya's outcome of Ana's first visit (two weeks ago) plans a series."""
+    with app.app_context():
+        first_visit = db.session.scalar(
+            select(Appointment).join(Patient, Appointment.patient_id == Patient.id)
+            .where(Patient.first_name == "Ana", Appointment.status == AppointmentStatus.COMPLETED)
+        )
+        db.session.add(VisitOutcome(appointment_id=first_visit.id, pain_now=5, bad_days_week=3,
+                                    plan="Weekly, home stretches", series_every_weeks=weeks,
+                                    series_visits=visits))
+        db.session.commit()
+
+
+def cancel_visits(app: Flask, *ids: int) -> None:
+    with app.app_context():
+        for appointment_id in ids:
+            db.session.get(Appointment, appointment_id).status = AppointmentStatus.CANCELLED
+        db.session.commit()
+
+
+def test_my_visits_offers_the_planned_series_to_that_patient_only(app, clinic):
+    plan_on_anas_first_visit(app, weeks=1, visits=4)
+    cancel_visits(app, clinic["monday"], clinic["later"])
+    ana = sign_in_returning_patient(app.test_client(), "ana.silva@example.com")
+    ben = sign_in_returning_patient(app.test_client(), "ben.walker@example.com")
+
+    anas, bens = text_of(ana.get(MY_VISITS)), text_of(ben.get(MY_VISITS))
+    offer = section(anas, "Book a follow-up")
+    assert "Maya Chen suggests a follow-up every week × 4 visits" in offer
+    assert "stretches" not in anas
+    assert "suggests" not in bens and "Book this series" not in bens
+
+    link = html.unescape(re.search(r'href="([^"]+)">Book this series</a>', offer).group(1))
+    assert link.startswith("/series/?")
+    preview = ana.get(link)
+    shown = text_of(preview)
+    assert preview.status_code == 200
+    assert f'<option selected value="{clinic["follow"]}">' in shown
+    assert f'<option selected value="{clinic["maya"]}">' in shown
+    # A week after the first visit has passed: tomorrow, at the first visit's 9:00.
+    assert re.search(r'name="first_day"[^>]*value="2026-11-21"', shown)
+    assert re.search(r'name="time"[^>]*value="09:00"', shown)
+    assert '<option selected value="4">4</option>' in shown
+    assert shown.count(">Free<") == 4
+
+
+def test_no_suggestion_once_a_visit_is_booked_after_the_planned_one(app, clinic):
+    plan_on_anas_first_visit(app, weeks=1, visits=4)  # Ana has two follow-ups booked since
+    ana = sign_in_returning_patient(app.test_client(), "ana.silva@example.com")
+    page = text_of(ana.get(MY_VISITS))
+    assert "suggests a follow-up" not in page and "Book this series" not in page
