@@ -17,7 +17,7 @@ from booking.db import UTCDateTime
 from booking.extensions import db
 from booking.tokens import could_be_token, hash_token, new_token
 
-LINK_LIFETIME = timedelta(minutes=20)
+LINK_LIFETIME = timedelta(minutes=15)
 
 
 class PatientSignInLink(db.Model):

@@ -67,7 +67,7 @@ def test_the_link_arrives_works_once_and_carries_no_health_detail(mail_app, smtp
     assert received["Subject"] == "Your link to book a follow-up at Riverside Back Pain Clinic"
     text, html = bodies(received)
     assert "Hello Ana," in text
-    assert "works once, within 20 minutes" in text
+    assert "works once, within 15 minutes" in text
     (path,) = set(LINK.findall(text))
     assert LINK.findall(html) == [path]
     assert_no_health_detail(received)

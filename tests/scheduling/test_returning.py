@@ -2,7 +2,7 @@
 
 Walked through the pages with the test client, on both engines: a stranger is sent to ask for a
 link at every follow-up step; "Book a follow-up" answers the same for any address; a link works
-once within 20 minutes; the signed-in patient books with the details we hold, typing nothing.
+once within 15 minutes; the signed-in patient books with the details we hold, typing nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ NOW = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 MONDAY_10AM = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 EVERY_DAY = {day: [("09:00", "17:00")] for day in range(7)}
 ANA_EMAIL = "Ana.Silva@example.com"  # as the clinic stored it; she types it in lower case
-SAME_ANSWER = "If we know this email, we have sent a link; it works once within 20 minutes."
+SAME_ANSWER = "If we know this email, we have sent a link; it works once within 15 minutes."
 EXPIRED = "This link has expired"
 
 
@@ -211,7 +211,7 @@ def test_opening_the_link_uses_nothing_only_continue_does_and_only_once(app, cli
     (stored,) = rows(app, PatientSignInLink)
     token = link.rsplit("/", 1)[1]
     assert token not in stored.token_hash and len(stored.token_hash) == 64  # a hash, not the token
-    assert stored.expires_at == NOW + timedelta(minutes=20)
+    assert stored.expires_at == NOW + timedelta(minutes=15)
     # A mail scanner fetching the link twice leaves it working.
     for _ in range(2):
         page = client.get(link)
@@ -229,10 +229,10 @@ def test_opening_the_link_uses_nothing_only_continue_does_and_only_once(app, cli
     assert someone_else.get("/book/follow-up").location == RETURNING_ASK
 
 
-def test_a_link_expires_after_20_minutes(app, client, clinic, frozen):
+def test_a_link_expires_after_15_minutes(app, client, clinic, frozen):
     client.post(RETURNING_ASK, data={"email": "ana.silva@example.com"})
     link = newest_sign_in_link(app, ANA_EMAIL)
-    frozen.shift(timedelta(minutes=19, seconds=59))
+    frozen.shift(timedelta(minutes=14, seconds=59))
     assert client.get(link).status_code == 200
     frozen.shift(timedelta(seconds=1))
     assert client.get(link).status_code == 410
