@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
 from booking.clinic.service import get_clinic
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.slow
 
 LIMIT = 5
 ATTEMPTS = 10
+BURSTS = 5  # tries at a burst that both workers answer
 READY = "ready to serve"
 REDIS = "redis://127.0.0.1:6379/0"
 # The access log line of each request: the worker's pid, the status and the request line.
@@ -141,11 +143,25 @@ def test_workers_sharing_redis_let_one_client_sign_in_five_times_a_minute(
     prefix = f"test-{uuid.uuid4().hex}"  # this test's own counters in the shared Redis
     with project_gunicorn(clinic_database, tmp_path, workers=2, RATELIMIT_STORAGE_URI=REDIS,
                           RATELIMIT_KEY_PREFIX=prefix, WEB_CONCURRENCY="2") as server:
-        statuses = sign_in_attempts(server, ATTEMPTS)
-        served = sign_ins_served(server)
-    assert statuses == {200: LIMIT, 429: ATTEMPTS - LIMIT}
-    # Both workers answered: the count was shared, not each worker's own.
+        # A burst may all land on one worker; try again, counts forgotten, until both answer.
+        for _ in range(BURSTS):
+            before = len(sign_ins_served(server))
+            statuses = sign_in_attempts(server, ATTEMPTS)
+            served = sign_ins_served(server)[before:]
+            if len({pid for pid, _ in served}) == 2:
+                break
+            forget_counts(prefix)
+    # Both workers answered the burst, and together they let five through: the count is shared.
     assert len({pid for pid, _ in served}) == 2, served
+    assert statuses == {200: LIMIT, 429: ATTEMPTS - LIMIT}
+
+
+def forget_counts(prefix: str) -> None:
+    """Empty this test's rate-limit counters in Redis."""
+    storage = redis.Redis.from_url(REDIS)
+    keys = list(storage.scan_iter(match=f"*{prefix}*"))
+    if keys:
+        storage.delete(*keys)
 
 
 def test_production_refuses_several_workers_counting_in_memory(sqlite_url, tmp_path):
