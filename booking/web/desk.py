@@ -335,7 +335,8 @@ def call_back_attempt(call_back_id: int):
 @staff_required(*DESK)
 def time_off_add():
     form = TimeOffForm()
-    practitioner = db.session.get(Practitioner, optional_id(form.practitioner.data)) or abort(404)
+    practitioner_id = optional_id(form.practitioner.data) or abort(404)
+    practitioner = db.session.get(Practitioner, practitioner_id) or abort(404)
     if not form.validate():
         flash(first_error(form), "error")
         return redirect(url_for(".week", practitioner=practitioner.id), code=303)
