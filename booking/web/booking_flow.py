@@ -98,7 +98,7 @@ class BookingFlow:
             self._row = None
 
     def discard(self) -> None:
-        """The booking ended or was given up: its draft goes, with everything typed in it."""
+        """The booking was given up: its draft goes, with everything typed in it."""
         if self._row is not None:
             discard_booking_draft(self._row)
             self._row = None
