@@ -204,6 +204,7 @@ def test_the_hold_countdown_says_what_happens_at_zero(live_server, page):
     page.goto(live_server.url + "/book/first-visit/times?practitioner=any")
     page.locator("button.slot").first.click()
     expect(page.locator(".hold-timer")).to_contain_text("We are holding this time for you")
+    page.wait_for_load_state("load")  # the countdown script has started: time may now pass
     with live_server.app.app_context():
         minutes = get_clinic().hold_minutes
     page.clock.run_for((minutes + 1) * 60 * 1000)
