@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -159,6 +160,12 @@ def start_masked_gunicorn(database_url: str, log_dir: Path) -> GunicornServer:
     return server
 
 
+def wait_for_log_line(server: GunicornServer, text: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while text not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
 def test_the_access_log_masks_tokens_and_typed_queries(database_url, tmp_path):
     server = start_masked_gunicorn(database_url, tmp_path)
@@ -168,6 +175,8 @@ def test_the_access_log_masks_tokens_and_typed_queries(database_url, tmp_path):
         # A page's address also travels as the Referer of what it loads.
         requests.get(server.url + "/static/css/site.css", timeout=30,
                      headers={"Referer": f"{server.url}/visit/{SECRET}8"})
+        # The worker logs a request after answering it; a quick stop could cut the last line.
+        wait_for_log_line(server, "GET /static/css/site.css")
     finally:
         server.stop()
 
